@@ -1,0 +1,52 @@
+# iotrace: make, make check, make install, make bench
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -Iinclude -DIOTRACE_VERSION='"$(VERSION)"' $(CFLAGS)
+
+LIB_SRC = src/strbuf.c src/options.c src/filter.c src/decode.c src/mounts.c src/source.c \
+          src/proc.c src/procevents.c src/users.c src/paths.c src/format.c src/output.c src/tracer.c
+LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
+HEADERS = $(wildcard include/iotrace/*.h)
+
+UNIT_TESTS = $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all check unit integration install clean bench
+
+all: iotrace
+
+build/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+iotrace: $(LIB_OBJ) build/main.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+build/tests/%: tests/unit/%.c $(LIB_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(LIB_OBJ) $(LDFLAGS) -lcmocka
+
+build/tests/integration: tests/integration/test_tracer.c tests/integration/harness.c tests/integration/harness.h $(LIB_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -o $@ tests/integration/test_tracer.c \
+		tests/integration/harness.c $(LIB_OBJ) $(LDFLAGS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	@tests/run-unit $(UNIT_TESTS)
+
+integration: iotrace build/tests/integration
+	@build/tests/integration
+
+check: iotrace unit integration
+
+install: iotrace
+	install -D -m 0755 iotrace $(DESTDIR)$(SBINDIR)/iotrace
+	install -D -m 0644 man/iotrace.8 $(DESTDIR)$(MANDIR)/man8/iotrace.8
+
+clean:
+	rm -rf build iotrace

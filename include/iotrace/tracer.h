@@ -1,0 +1,49 @@
+/* One read batch through the pipeline: decode, filter, enrich, format. */
+#ifndef IOTRACE_TRACER_H
+#define IOTRACE_TRACER_H
+
+#include "iotrace/filter.h"
+#include "iotrace/format.h"
+#include "iotrace/output.h"
+#include "iotrace/proc.h"
+#include "iotrace/users.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct tracer_stats {
+    unsigned long shown;        /* lines written */
+    unsigned long overflows;    /* times the kernel's queue overflowed (each lost >= 1 event) */
+    unsigned long read_errors;  /* read() failures: each lost at least one event */
+    unsigned long no_path;      /* shown, but the kernel could not give us the file */
+};
+
+struct tracer {
+    const struct filter *filter;
+    bool want_user;
+    bool want_inode;            /* JSON carries device and inode */
+    pid_t self;
+    struct proc_table *procs;
+    struct user_cache *users;
+    struct formatter fmt;
+    struct output *out;
+    struct tracer_stats stats;
+    int output_error;           /* -errno of a failed flush inside a batch, else 0 */
+    char path[PATH_MAX + 1];
+};
+
+enum tracer_status {
+    TRACER_OK = 0,
+    TRACER_BAD_DATA = -1, /* the kernel sent something this build cannot read */
+};
+
+/* Handles every record of one read. Closes every event fd. Output errors are left in
+ * the output buffer for the caller's flush to report. */
+enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t len,
+                                       const struct timespec *now);
+
+/* A read() that failed: the kernel dropped at least one event. */
+void tracer_note_read_error(struct tracer *t, int err);
+
+#endif

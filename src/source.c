@@ -1,0 +1,107 @@
+#include "iotrace/source.h"
+#include "iotrace/event.h"
+#include "iotrace/mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <unistd.h>
+
+/* Linux 6.13+: an event whose file the kernel cannot open (EMFILE, a file gone on a
+ * network server) arrives with fd = -errno instead of failing the read() and being
+ * dropped; older kernels refuse the flag with EINVAL and we go without. */
+#ifndef FAN_REPORT_FD_ERROR
+#define FAN_REPORT_FD_ERROR 0x00002000
+#endif
+
+static uint64_t fanotify_mask_for(unsigned types)
+{
+    uint64_t mask = 0;
+    if (types & EV_READ)
+        mask |= FAN_ACCESS;
+    if (types & EV_WRITE)
+        mask |= FAN_MODIFY | FAN_CLOSE_WRITE;
+    if (types & EV_CLOSE)
+        mask |= FAN_CLOSE;
+    if (types & EV_OPEN)
+        mask |= FAN_OPEN;
+    /* directories too: a listing (ls) is a read of the directory */
+    return mask ? mask | FAN_ONDIR : 0;
+}
+
+int source_open(struct source *s, unsigned types)
+{
+    const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK;
+    const unsigned event_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME;
+
+    memset(s, 0, sizeof *s);
+    s->mask = fanotify_mask_for(types);
+    s->fan_fd = fanotify_init(base | FAN_REPORT_FD_ERROR, event_flags);
+    if (s->fan_fd < 0 && errno == EINVAL)
+        s->fan_fd = fanotify_init(base, event_flags);
+    if (s->fan_fd < 0)
+        return -errno;
+    return 0;
+}
+
+int source_mark_mount(struct source *s, const char *path)
+{
+    if (s->mask == 0) /* only directory events asked for: nothing to mark in fd mode */
+        return -EINVAL;
+    if (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_MOUNT, s->mask, AT_FDCWD, path) != 0)
+        return -errno;
+    s->marked++;
+    return 0;
+}
+
+int source_mark_all_mounts(struct source *s, const char *mountinfo_path,
+                           mark_failure_fn on_failure, void *ctx)
+{
+    FILE *f = fopen(mountinfo_path, "re");
+    if (!f)
+        return -errno;
+    char *line = NULL;
+    size_t cap = 0;
+    int marked = 0;
+    while (getline(&line, &cap, f) > 0) {
+        struct mount_entry m;
+        if (mountinfo_parse_line(line, &m) != 0 || fstype_is_pseudo(m.fstype))
+            continue;
+        int err = source_mark_mount(s, m.mount_point);
+        if (err == 0)
+            marked++;
+        else if (on_failure)
+            on_failure(ctx, m.mount_point, m.fstype, -err);
+    }
+    free(line);
+    fclose(f);
+    return marked;
+}
+
+int source_ignore_file(struct source *s, int fd)
+{
+    if (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
+                      FAN_ACCESS | FAN_MODIFY | FAN_OPEN | FAN_CLOSE, fd, NULL) != 0)
+        return -errno;
+    return 0;
+}
+
+ssize_t source_read(struct source *s, void *buf, size_t size)
+{
+    ssize_t n = read(s->fan_fd, buf, size);
+    if (n >= 0)
+        return n;
+    if (errno == EAGAIN)
+        return 0;
+    return -errno;
+}
+
+void source_close(struct source *s)
+{
+    if (s->fan_fd >= 0)
+        close(s->fan_fd);
+    s->fan_fd = -1;
+}

@@ -1,0 +1,73 @@
+#include "iotrace/tracer.h"
+#include "iotrace/decode.h"
+#include "iotrace/paths.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+static void handle_event(struct tracer *t, const struct record *r, const struct timespec *now)
+{
+    if (t->output_error || r->pid == t->self || !filter_keep_record(t->filter, r->types, r->pid))
+        return;
+
+    struct event ev = {
+        .types = r->types,
+        .pid = r->pid,
+        .fd = r->fd,
+        .time = *now,
+    };
+    ev.proc = proc_lookup(t->procs, r->pid, t->want_user);
+    if (!filter_keep_process(t->filter, ev.proc))
+        return;
+
+    if (ev.fd >= 0) {
+        if (path_from_fd(&ev, t->path, sizeof t->path) != 0 || t->want_inode)
+            inode_from_fd(&ev);
+    }
+    if (!ev.path)
+        t->stats.no_path++;
+    if (t->want_user && ev.proc->have_ids) {
+        struct timespec mono;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+        ev.user = user_name(t->users, ev.proc->uid, (long)mono.tv_sec);
+    }
+    format_event(&t->fmt, &ev, &t->out->buf);
+    t->stats.shown++;
+}
+
+enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t len,
+                                       const struct timespec *now)
+{
+    struct decoder d;
+    struct record r;
+    enum decode_status st;
+
+    proc_table_new_batch(t->procs);
+    decoder_init(&d, buf, len);
+    while ((st = decoder_next(&d, &r)) == DECODE_RECORD) {
+        if (r.kind == RECORD_OVERFLOW) {
+            t->stats.overflows++;
+            format_overflow(&t->fmt, now, 1, &t->out->buf);
+        } else {
+            handle_event(t, &r, now);
+        }
+        close_fd(r.fd);
+        /* bounded memory whatever the batch; after a failure the caller's flush
+         * reports it, and the rest of the batch only has its fds closed */
+        if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)
+            t->output_error = output_flush(t->out);
+    }
+    return st == DECODE_END ? TRACER_OK : TRACER_BAD_DATA;
+}
+
+void tracer_note_read_error(struct tracer *t, int err)
+{
+    (void)err;
+    t->stats.read_errors++;
+}

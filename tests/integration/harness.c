@@ -1,0 +1,221 @@
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int scene_setup(void **state)
+{
+    struct scene *s = calloc(1, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/iotrace-test.XXXXXX");
+    if (!mkdtemp(s->dir))
+        return -1;
+    snprintf(s->mnt, sizeof s->mnt, "%s/mnt", s->dir);
+    snprintf(s->out_path, sizeof s->out_path, "%s/out", s->dir);
+    snprintf(s->err_path, sizeof s->err_path, "%s/err", s->dir);
+    if (mkdir(s->mnt, 0755) != 0 || mount("iotrace-test", s->mnt, "tmpfs", 0, "size=16m,mode=0777") != 0) {
+        fprintf(stderr, "cannot mount a tmpfs on %s: %s\n", s->mnt, strerror(errno));
+        rmdir(s->mnt);
+        rmdir(s->dir);
+        free(s);
+        return -1;
+    }
+    s->mounted = true;
+    *state = s;
+    return 0;
+}
+
+int scene_teardown(void **state)
+{
+    struct scene *s = *state;
+    if (s->tracer > 0) {
+        kill(s->tracer, SIGKILL);
+        waitpid(s->tracer, NULL, 0);
+    }
+    if (s->mounted && umount2(s->mnt, MNT_DETACH) != 0)
+        fprintf(stderr, "cannot unmount %s: %s\n", s->mnt, strerror(errno));
+    rmdir(s->mnt);
+    unlink(s->out_path);
+    unlink(s->err_path);
+    rmdir(s->dir);
+    free(s->out);
+    free(s->err);
+    free(s);
+    return 0;
+}
+
+const char *in_mnt(struct scene *s, const char *name, int slot)
+{
+    static char buf[8][4096];
+    snprintf(buf[slot], sizeof buf[slot], "%s/%s", s->mnt, name);
+    return buf[slot];
+}
+
+char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    char *data = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&data, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(mem);
+    fclose(f);
+    return data;
+}
+
+/* iotrace's marks are listed in the fdinfo of its fanotify fd once they are in place. */
+static bool tracer_has_marks(pid_t pid)
+{
+    char dir_path[64];
+    snprintf(dir_path, sizeof dir_path, "/proc/%d/fdinfo", (int)pid);
+    DIR *dir = opendir(dir_path);
+    if (!dir)
+        return false;
+    bool found = false;
+    for (struct dirent *d; !found && (d = readdir(dir));) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", dir_path, d->d_name);
+        char *text = d->d_name[0] == '.' ? NULL : read_file(path);
+        found = text && (strstr(text, "fanotify mnt_id") || strstr(text, "fanotify ino"));
+        free(text);
+    }
+    closedir(dir);
+    return found;
+}
+
+void start_tracer(struct scene *s, const char *const *args)
+{
+    const char *argv[32] = { IOTRACE_BIN };
+    size_t n = 1;
+    for (; args && args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+
+    unlink(s->out_path);
+    unlink(s->err_path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int out = open(s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(s->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (out < 0 || err < 0 || chdir(s->mnt) != 0)
+            _exit(127);
+        dup2(out, 1);
+        dup2(err, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    s->tracer = pid;
+    for (int i = 0; i < 1000; i++) { /* up to 10 s on a loaded machine */
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            s->tracer = 0;
+            char *err = read_file(s->err_path);
+            fail_msg("iotrace exited at start (status %d): %s", status, err);
+        }
+        if (tracer_has_marks(pid))
+            return;
+        usleep(10000);
+    }
+    fail_msg("iotrace did not set up its marks");
+}
+
+static void collect(struct scene *s, int status)
+{
+    s->tracer = 0;
+    s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    free(s->out);
+    free(s->err);
+    s->out = read_file(s->out_path);
+    s->err = read_file(s->err_path);
+}
+
+void wait_tracer(struct scene *s, int limit_s)
+{
+    int status;
+    for (int i = 0; i < limit_s * 100; i++) {
+        if (waitpid(s->tracer, &status, WNOHANG) == s->tracer) {
+            collect(s, status);
+            return;
+        }
+        usleep(10000);
+    }
+    fail_msg("iotrace did not exit within %d s", limit_s);
+}
+
+void stop_tracer(struct scene *s)
+{
+    assert_true(s->tracer > 0);
+    kill(s->tracer, SIGINT);
+    wait_tracer(s, 30);
+}
+
+pid_t run_cmd(struct scene *s, const char *const *argv)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (chdir(s->mnt) != 0)
+            _exit(127);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("command %s failed (status %d)", argv[0], status);
+    return pid;
+}
+
+const char *types_for(const char *output, const char *prefix, const char *path)
+{
+    static char result[16];
+    const char *order = "RCWO+D<>A";
+    bool seen[256] = { false };
+    size_t plen = strlen(prefix), pathlen = strlen(path);
+    for (const char *line = output; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        if (len > plen + pathlen + 1 && strncmp(line, prefix, plen) == 0 &&
+            strncmp(line + len - pathlen - 1, " ", 1) == 0 &&
+            strncmp(line + len - pathlen, path, pathlen) == 0) {
+            for (const char *c = line + plen; *c != ' '; c++)
+                seen[(unsigned char)*c] = true;
+        }
+        line += len + (nl ? 1 : 0);
+    }
+    size_t n = 0;
+    for (const char *c = order; *c; c++)
+        if (seen[(unsigned char)*c])
+            result[n++] = *c;
+    result[n] = '\0';
+    return result;
+}
+
+int count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}

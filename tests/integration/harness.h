@@ -1,0 +1,51 @@
+/* Integration test helpers: a private tmpfs, iotrace started on it, commands run in it,
+ * and the output read back. Everything made here is removed in teardown, even when a
+ * test fails. Needs root. */
+#ifndef IOTRACE_TEST_HARNESS_H
+#define IOTRACE_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct scene {
+    char dir[64];       /* private temp dir, outside the watched mount */
+    char mnt[96];       /* the tmpfs iotrace watches */
+    char out_path[128]; /* iotrace's stdout */
+    char err_path[128]; /* iotrace's stderr */
+    pid_t tracer;       /* 0 when not running */
+    int exit_status;    /* of the tracer, once stopped */
+    char *out;          /* its stdout, once stopped */
+    char *err;          /* its stderr, once stopped */
+    bool mounted;
+};
+
+int scene_setup(void **state);    /* cmocka setup: makes the tmpfs */
+int scene_teardown(void **state); /* cmocka teardown: kills, unmounts, removes */
+
+/* Path of a name inside the tmpfs (a static buffer per call slot: 0..7). */
+const char *in_mnt(struct scene *s, const char *name, int slot);
+
+/* Starts iotrace in the tmpfs with these arguments (NULL-terminated) and waits until its
+ * marks are in place. */
+void start_tracer(struct scene *s, const char *const *args);
+/* SIGINT, wait, read its output. */
+void stop_tracer(struct scene *s);
+/* Waits for it to exit by itself (at most `limit_s` seconds, generous: not a timing test). */
+void wait_tracer(struct scene *s, int limit_s);
+
+/* Runs a command in the tmpfs, waits for it; returns its pid. Fails the test when the
+ * command does not exit 0. */
+pid_t run_cmd(struct scene *s, const char *const *argv);
+
+/* The union of the event letters on lines that start with `prefix` (e.g. "cat(12): ")
+ * and end with " path"; "" when there are none. The kernel merges events that are
+ * still queued, so the same accesses can arrive as "RCO" or as "RO" then "C". */
+const char *types_for(const char *output, const char *prefix, const char *path);
+
+int count_lines(const char *text);
+char *read_file(const char *path);
+
+#define A(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+#endif

@@ -1,0 +1,128 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "iotrace/options.h"
+
+static enum options_result parse(struct config *cfg, char *err, int argc, char **argv)
+{
+    memset(cfg, 0, sizeof *cfg);
+    err[0] = '\0';
+    return options_parse(argc, argv, cfg, err, 256);
+}
+
+#define ARGV(...) (char *[]){ "iotrace", __VA_ARGS__, NULL }
+#define ARGC(...) ((int)(sizeof((char *[]){ "iotrace", __VA_ARGS__ }) / sizeof(char *)))
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    char *argv[] = { "iotrace", NULL };
+    assert_int_equal(parse(&cfg, err, 1, argv), OPTIONS_RUN);
+    assert_false(cfg.current_mount);
+    assert_null(cfg.output_path);
+    assert_int_equal(cfg.seconds, 0);
+    assert_int_equal(cfg.timestamp, 0);
+    assert_false(cfg.user);
+    assert_false(cfg.json);
+    assert_int_equal(cfg.filter.types, EV_ALL_TYPES);
+    config_free(&cfg);
+}
+
+static void test_all_short_options(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, ARGC("-c", "-o", "log", "-s", "5", "-tt", "-u", "-p", "12", "-p", "13",
+                                           "-f", "wo", "-C", "cat", "-j"),
+                           ARGV("-c", "-o", "log", "-s", "5", "-tt", "-u", "-p", "12", "-p", "13", "-f", "wo",
+                                "-C", "cat", "-j")),
+                     OPTIONS_RUN);
+    assert_true(cfg.current_mount);
+    assert_string_equal(cfg.output_path, "log");
+    assert_int_equal(cfg.seconds, 5);
+    assert_int_equal(cfg.timestamp, 2);
+    assert_true(cfg.user);
+    assert_true(cfg.json);
+    assert_int_equal(cfg.filter.n_ignore_pids, 2);
+    assert_int_equal(cfg.filter.ignore_pids[1], 13);
+    assert_int_equal(cfg.filter.types, EV_WRITE | EV_OPEN);
+    assert_int_equal(cfg.filter.n_commands, 1);
+    assert_string_equal(cfg.filter.commands[0], "cat");
+    config_free(&cfg);
+}
+
+static void test_long_options(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, ARGC("--current-mount", "--output=x", "--seconds", "3", "--timestamp",
+                                           "--user", "--ignore-pid=9", "--filter=+D<", "--command=sh", "--json"),
+                           ARGV("--current-mount", "--output=x", "--seconds", "3", "--timestamp", "--user",
+                                "--ignore-pid=9", "--filter=+D<", "--command=sh", "--json")),
+                     OPTIONS_RUN);
+    assert_true(cfg.current_mount);
+    assert_string_equal(cfg.output_path, "x");
+    assert_int_equal(cfg.seconds, 3);
+    assert_int_equal(cfg.timestamp, 1);
+    assert_int_equal(cfg.filter.types, EV_CREATE | EV_DELETE | EV_MOVED_FROM | EV_MOVED_TO);
+    config_free(&cfg);
+}
+
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, ARGC("--help"), ARGV("--help")), OPTIONS_HELP);
+    assert_int_equal(parse(&cfg, err, ARGC("-V"), ARGV("-V")), OPTIONS_VERSION);
+    assert_non_null(strstr(options_usage, "--current-mount"));
+    config_free(&cfg);
+}
+
+static void expect_error(const char *needle, int argc, char **argv)
+{
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, argc, argv), OPTIONS_ERROR);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+    config_free(&cfg);
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    expect_error("seconds", ARGC("-s", "0"), ARGV("-s", "0"));
+    expect_error("seconds", ARGC("-s", "5x"), ARGV("-s", "5x"));
+    expect_error("seconds", ARGC("-s", "-1"), ARGV("-s", "-1"));
+    expect_error("seconds", ARGC("-s", "99999999999999999999"), ARGV("-s", "99999999999999999999"));
+    expect_error("process id", ARGC("-p", "abc"), ARGV("-p", "abc"));
+    expect_error("process id", ARGC("-p", "0"), ARGV("-p", "0"));
+    expect_error("'x'", ARGC("-f", "Rx"), ARGV("-f", "Rx"));
+    expect_error("at least one", ARGC("-f", ""), ARGV("-f", ""));
+    expect_error("at most twice", ARGC("-ttt"), ARGV("-ttt"));
+    expect_error("'-z'", ARGC("-z"), ARGV("-z"));
+    expect_error("'--bogus'", ARGC("--bogus"), ARGV("--bogus"));
+    expect_error("needs a value", ARGC("-o"), ARGV("-o"));
+    expect_error("unexpected argument 'extra'", ARGC("extra"), ARGV("extra"));
+    expect_error("process name", ARGC("-C", ""), ARGV("-C", ""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_short_options),
+        cmocka_unit_test(test_long_options),
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_bad_values),
+    };
+    return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
