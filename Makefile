@@ -16,7 +16,7 @@ HEADERS = $(wildcard include/iotrace/*.h)
 
 UNIT_TESTS = $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check unit integration install clean bench
+.PHONY: all check deps unit integration install clean bench
 
 all: iotrace
 
@@ -36,13 +36,17 @@ build/tests/integration: tests/integration/test_tracer.c tests/integration/harne
 	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -o $@ tests/integration/test_tracer.c \
 		tests/integration/harness.c $(LIB_OBJ) $(LDFLAGS) -lcmocka
 
-unit: $(UNIT_TESTS)
+deps:
+	@tests/deps
+
+unit: deps $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
 
-integration: iotrace build/tests/integration
+integration: deps iotrace build/tests/integration
 	@build/tests/integration
 
-check: iotrace unit integration
+# Unit tests run as anyone; the integration tests need root (they skip without it).
+check: deps iotrace unit integration
 
 install: iotrace
 	install -D -m 0755 iotrace $(DESTDIR)$(SBINDIR)/iotrace
