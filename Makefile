@@ -31,10 +31,12 @@ build/tests/%: tests/unit/%.c $(LIB_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(LIB_OBJ) $(LDFLAGS) -lcmocka
 
-build/tests/integration: tests/integration/test_tracer.c tests/integration/harness.c tests/integration/harness.h $(LIB_OBJ) $(HEADERS)
+INTEGRATION_TESTS = $(patsubst tests/integration/%.c,build/itests/%,$(filter-out tests/integration/harness.c,$(wildcard tests/integration/*.c)))
+
+build/itests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h $(LIB_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -o $@ tests/integration/test_tracer.c \
-		tests/integration/harness.c $(LIB_OBJ) $(LDFLAGS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -o $@ $< tests/integration/harness.c \
+		$(LIB_OBJ) $(LDFLAGS) -lcmocka
 
 deps:
 	@tests/deps
@@ -42,8 +44,8 @@ deps:
 unit: deps $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
 
-integration: deps iotrace build/tests/integration
-	@build/tests/integration
+integration: deps iotrace $(INTEGRATION_TESTS)
+	@tests/run-unit $(INTEGRATION_TESTS)
 
 # Unit tests run as anyone; the integration tests need root (they skip without it).
 check: deps iotrace unit integration

@@ -1,6 +1,7 @@
 #include "iotrace/decode.h"
 #include "iotrace/event.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/fanotify.h>
 
@@ -35,6 +36,41 @@ unsigned event_types_from_mask(uint64_t mask)
     return types;
 }
 
+/* The info records after the metadata (FID mode). Unknown types are skipped; a
+ * malformed one ends the walk, keeping what was read: the event is still reported. */
+static void decode_fids(const unsigned char *p, size_t len, struct record *out)
+{
+    while (len >= sizeof(struct fanotify_event_info_header) && out->n_fids < RECORD_MAX_FIDS) {
+        struct fanotify_event_info_header hdr;
+        memcpy(&hdr, p, sizeof hdr);
+        if (hdr.len < sizeof hdr || hdr.len > len)
+            return;
+        size_t fixed = sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle);
+        if ((hdr.info_type == FAN_EVENT_INFO_TYPE_FID || hdr.info_type == FAN_EVENT_INFO_TYPE_DFID ||
+             hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) && hdr.len >= fixed) {
+            struct fanotify_event_info_fid info;
+            struct file_handle fh;
+            memcpy(&info, p, sizeof info);
+            memcpy(&fh, p + sizeof info, sizeof fh);
+            size_t handle_len = sizeof fh + fh.handle_bytes;
+            if (sizeof info + handle_len <= hdr.len) {
+                struct fid_ref *f = &out->fids[out->n_fids++];
+                f->role = hdr.info_type == FAN_EVENT_INFO_TYPE_FID ? FID_OBJECT : FID_DIR_NAME;
+                memcpy(&f->fsid, &info.fsid, sizeof f->fsid);
+                f->handle = p + sizeof info;
+                f->handle_len = handle_len;
+                f->name = NULL;
+                const char *name = (const char *)p + sizeof info + handle_len;
+                size_t room = hdr.len - sizeof info - handle_len;
+                if (hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && room > 0 && memchr(name, '\0', room))
+                    f->name = name;
+            }
+        }
+        p += hdr.len;
+        len -= hdr.len;
+    }
+}
+
 enum decode_status decoder_next(struct decoder *d, struct record *out)
 {
     struct fanotify_event_metadata meta;
@@ -51,9 +87,12 @@ enum decode_status decoder_next(struct decoder *d, struct record *out)
     if (meta.event_len < sizeof meta || meta.event_len > left ||
         meta.metadata_len < sizeof meta || meta.metadata_len > meta.event_len)
         return DECODE_TRUNCATED;
+    const unsigned char *info = d->buf + d->off + meta.metadata_len;
+    size_t info_len = meta.event_len - meta.metadata_len;
     d->off += meta.event_len;
 
     memset(out, 0, sizeof *out);
+    decode_fids(info, info_len, out);
     out->mask = meta.mask;
     out->pid = meta.pid;
     out->fd = -1;

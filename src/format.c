@@ -233,7 +233,10 @@ static void format_text(struct formatter *f, const struct event *ev, struct strb
     }
     event_types_to_string(ev->types, types);
     strbuf_printf(out, ": %s ", types);
-    if (ev->path)
+    if (ev->path && ev->path_is_name_only) {
+        strbuf_append(out, "?/", 2); /* never a real path: those start with '/' */
+        escape_text(ev->path, ev->path_len, false, out);
+    } else if (ev->path)
         escape_text(ev->path, ev->path_len, false, out);
     else if (ev->have_inode)
         strbuf_printf(out, "device %u:%u inode %" PRIu64, ev->dev_major, ev->dev_minor, ev->inode);
@@ -272,7 +275,7 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
         strbuf_printf(out, ",\"device\":{\"major\":%u,\"minor\":%u},\"inode\":%" PRIu64,
                       ev->dev_major, ev->dev_minor, ev->inode);
     if (ev->path)
-        json_string_field("path", ev->path, ev->path_len, out);
+        json_string_field(ev->path_is_name_only ? "name" : "path", ev->path, ev->path_len, out);
     strbuf_puts(out, "}\n");
 }
 

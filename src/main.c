@@ -1,4 +1,5 @@
 /* iotrace: wires the stages together and runs the read loop. */
+#include "iotrace/mounts.h"
 #include "iotrace/options.h"
 #include "iotrace/output.h"
 #include "iotrace/procevents.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #define READ_BUFFER_SIZE (1024 * 1024)
 #define PROC_CACHE_SIZE 4096
 #define USER_CACHE_SIZE 1024
+#define HANDLE_CACHE_SIZE 4096
 
 static volatile sig_atomic_t stop_requested;
 
@@ -39,14 +42,86 @@ static void print_sudo_hint(int argc, char **argv)
     fputc('\n', stderr);
 }
 
-static void warn_unmarked_mount(void *ctx, const char *mount_point, const char *fstype, int err)
+/* Marks one mount in both groups; each group that cannot mark it gets one warning
+ * saying what is missing there, and the other still watches it. */
+struct watch_setup {
+    struct source *files;
+    struct source *dirs;
+    struct handle_resolver *handles;
+    const char *mark_path; /* -c: "." (exactly the current mount); else the mount point */
+};
+
+static const char *why_unmarkable(int err)
 {
-    (void)ctx;
-    const char *why = "";
-    if (err == ENODEV || err == EOPNOTSUPP)
-        why = " (this filesystem does not support fanotify)";
-    fprintf(stderr, "iotrace: cannot watch %s (%s): %s%s; other mounts are still watched\n",
-            mount_point, fstype, strerror(err), why);
+    switch (err) {
+    case EXDEV:
+        return " (a btrfs subvolume, or an id-mapped mount: fanotify reports these events only for whole filesystems)";
+    case ENODEV:
+    case EOPNOTSUPP:
+        return " (this filesystem cannot report file handles)";
+    case EINVAL:
+        return " (not supported by this kernel for this filesystem)";
+    default:
+        return "";
+    }
+}
+
+static bool watch_mount(void *ctx, const struct mount_entry *m)
+{
+    struct watch_setup *w = ctx;
+    const char *path = w->mark_path ? w->mark_path : m->mount_point;
+    int file_err = w->files->fan_fd >= 0 ? source_mark(w->files, path) : 0;
+    int dir_err = w->dirs->fan_fd >= 0 ? source_mark(w->dirs, path) : 0;
+    if (w->dirs->fan_fd >= 0 && dir_err == 0)
+        dir_err = handle_resolver_add(w->handles, path);
+    bool files_ok = w->files->fan_fd < 0 || file_err == 0;
+    bool dirs_ok = w->dirs->fan_fd < 0 || dir_err == 0;
+
+    if (!files_ok && !dirs_ok) {
+        fprintf(stderr, "iotrace: cannot watch %s (%s): %s%s; other mounts are still watched\n",
+                m->mount_point, m->fstype, strerror(-file_err), why_unmarkable(-file_err));
+        return false;
+    }
+    if (!files_ok)
+        fprintf(stderr, "iotrace: %s (%s): reads, writes, opens and closes are not shown: %s%s\n",
+                m->mount_point, m->fstype, strerror(-file_err), why_unmarkable(-file_err));
+    if (!dirs_ok)
+        fprintf(stderr, "iotrace: %s (%s): creates, deletes, moves and attribute changes are not shown: %s%s\n",
+                m->mount_point, m->fstype, strerror(-dir_err), why_unmarkable(-dir_err));
+    return true;
+}
+
+/* -c: the mount holding ".", found in mountinfo by its id for the messages. */
+struct current_mount {
+    int mount_id;
+    struct watch_setup *w;
+    bool watched;
+};
+
+static bool watch_if_current(void *ctx, const struct mount_entry *m)
+{
+    struct current_mount *c = ctx;
+    if (m->mount_id != c->mount_id || c->watched)
+        return false;
+    c->watched = watch_mount(c->w, m);
+    return c->watched;
+}
+
+static int watch_current_mount(struct watch_setup *w)
+{
+    struct statx stx;
+    struct current_mount c = { .mount_id = -1, .w = w };
+    w->mark_path = ".";
+    if (statx(AT_FDCWD, ".", 0, STATX_MNT_ID, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID))
+        c.mount_id = (int)stx.stx_mnt_id;
+    mounts_for_each_real("/proc/self/mountinfo", watch_if_current, &c);
+    if (!c.watched && c.mount_id >= 0) {
+        /* a pseudo filesystem, or not found: try anyway, and let the kernel say */
+        char cwd[4096];
+        struct mount_entry m = { .mount_point = getcwd(cwd, sizeof cwd) ? cwd : ".", .fstype = "?" };
+        c.watched = watch_mount(w, &m);
+    }
+    return c.watched ? 1 : 0;
 }
 
 static int setup_signals(sigset_t *run_mask)
@@ -102,26 +177,91 @@ static int remaining_ms(const struct timespec *deadline)
     return ms < 0 ? 0 : (int)ms;
 }
 
-/* Returns the exit status. */
-static int run(struct source *src, struct procevents *pe, struct tracer *t, struct output *out,
+/* One batch through the pipeline to the output. Returns 0, 1 on an error that stops
+ * iotrace (printed), or -1 when the reader of the output went away. */
+static int handle_batch(struct procevents *pe, struct tracer *t, struct output *out, const char *out_name,
+                        const void *buf, size_t len)
+{
+    /* Every fork and exec that happened before the read is now in the process events:
+     * apply them, so the batch's processes are known. */
+    procevents_drain(pe, t->procs);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int status = 0;
+    if (tracer_handle_batch(t, buf, len, &now) != TRACER_OK) {
+        fputs("iotrace: the kernel sent an event record this version cannot read\n", stderr);
+        status = 1;
+    }
+    int err = t->output_error ? t->output_error : output_flush(out);
+    if (err == -EPIPE)
+        return -1;
+    if (err) {
+        fprintf(stderr, "iotrace: cannot write to %s: %s; stopping so that no event is lost unseen\n",
+                out_name, strerror(-err));
+        return 1;
+    }
+    return status;
+}
+
+/* Reads one batch from a group into buf; returns its length, 0 when none is pending. */
+static size_t read_group(struct source *src, struct tracer *t, void *buf)
+{
+    if (src->fan_fd < 0)
+        return 0;
+    ssize_t n = source_read(src, buf, READ_BUFFER_SIZE);
+    if (n < 0 && n != -EINTR)
+        tracer_note_read_error(t, (int)-n);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The directory group's events are handled after every file event queued before them:
+ * a directory opened (rm -r opens each one) and then emptied is learnt from the file
+ * event, so the deletes in it are named even when it is gone by then. */
+static int read_and_handle(struct source *groups[2], bool files_ready, bool dirs_ready, struct procevents *pe,
+                           struct tracer *t, struct output *out, const char *out_name, void *bufs[2],
+                           bool *got_events)
+{
+    size_t dir_len = dirs_ready ? read_group(groups[1], t, bufs[1]) : 0;
+    int status = 0;
+    *got_events = dir_len > 0;
+    if (files_ready || dir_len > 0) {
+        for (int i = 0; i < 64 && status == 0; i++) { /* bounded: the machine may never be quiet */
+            size_t n = read_group(groups[0], t, bufs[0]);
+            if (n == 0)
+                break;
+            *got_events = true;
+            status = handle_batch(pe, t, out, out_name, bufs[0], n);
+        }
+    }
+    if (status == 0 && dir_len > 0)
+        status = handle_batch(pe, t, out, out_name, bufs[1], dir_len);
+    return status;
+}
+
+/* Returns the exit status, or -1 to exit quietly with 0. */
+static int run(struct source *groups[2], struct procevents *pe, struct tracer *t, struct output *out,
                const struct config *cfg, const char *out_name, const sigset_t *run_mask)
 {
-    void *buf = malloc(READ_BUFFER_SIZE);
+    void *bufs[2] = { malloc(READ_BUFFER_SIZE), malloc(READ_BUFFER_SIZE) };
     struct timespec deadline = { 0 };
     unsigned long overflows_warned = 0;
     time_t last_warning = 0;
     int status = 0;
+    bool got;
 
-    if (!buf) {
+    if (!bufs[0] || !bufs[1]) {
         fputs("iotrace: out of memory\n", stderr);
+        free(bufs[0]);
+        free(bufs[1]);
         return 1;
     }
     if (cfg->seconds) {
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += cfg->seconds;
     }
-    while (!stop_requested) {
-        struct pollfd pfd[3] = { { .fd = src->fan_fd, .events = POLLIN },
+    while (!stop_requested && status == 0) {
+        struct pollfd pfd[4] = { { .fd = groups[0]->fan_fd, .events = POLLIN },
+                                 { .fd = groups[1]->fan_fd, .events = POLLIN },
                                  { .fd = pe->connector_fd, .events = POLLIN },
                                  { .fd = pe->taskstats_fd, .events = POLLIN } };
         struct timespec timeout, *tp = NULL;
@@ -133,7 +273,7 @@ static int run(struct source *src, struct procevents *pe, struct tracer *t, stru
             timeout.tv_nsec = (ms % 1000) * 1000000L;
             tp = &timeout;
         }
-        int ready = ppoll(pfd, 3, tp, run_mask); /* negative fds are skipped */
+        int ready = ppoll(pfd, 4, tp, run_mask); /* negative fds are skipped */
         if (ready < 0 && errno != EINTR) {
             fprintf(stderr, "iotrace: poll: %s\n", strerror(errno));
             status = 1;
@@ -142,62 +282,20 @@ static int run(struct source *src, struct procevents *pe, struct tracer *t, stru
         if (ready <= 0)
             continue;
         /* An exec is best read at once: a short-lived process may be gone soon. */
-        if ((pfd[1].revents | pfd[2].revents) & POLLIN)
+        if ((pfd[2].revents | pfd[3].revents) & POLLIN)
             procevents_drain(pe, t->procs);
-        if (!(pfd[0].revents & POLLIN))
-            continue;
-
-        ssize_t n = source_read(src, buf, READ_BUFFER_SIZE);
-        if (n < 0) {
-            if (n == -EINTR)
-                continue;
-            tracer_note_read_error(t, (int)-n);
-            continue;
-        }
-        /* Every fork and exec that happened before this read is now in the process
-         * events: apply them, so the batch's processes are known. */
-        procevents_drain(pe, t->procs);
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        if (tracer_handle_batch(t, buf, (size_t)n, &now) != TRACER_OK) {
-            fputs("iotrace: the kernel sent an event record this version cannot read\n", stderr);
-            status = 1;
-        }
-        int err = t->output_error ? t->output_error : output_flush(out);
-        if (err == -EPIPE) {
-            free(buf);
-            return -1; /* the reader went away: quietly */
-        }
-        if (err) {
-            fprintf(stderr, "iotrace: cannot write to %s: %s; stopping so that no event is lost unseen\n",
-                    out_name, strerror(-err));
-            status = 1;
-            break;
-        }
+        if ((pfd[0].revents | pfd[1].revents) & POLLIN)
+            status = read_and_handle(groups, pfd[0].revents & POLLIN, pfd[1].revents & POLLIN, pe, t, out,
+                                     out_name, bufs, &got);
         warn_overflow(&t->stats, &overflows_warned, &last_warning);
-        if (status)
-            break;
     }
     /* Events of accesses that finished before the stop are already queued: show them,
-     * so that "run it, stop it" loses nothing. */
-    for (int i = 0; i < 64 && status == 0; i++) { /* bounded: the machine may never be quiet */
-        ssize_t n = source_read(src, buf, READ_BUFFER_SIZE);
-        if (n <= 0)
+     * so that "run it, stop it" loses nothing. Bounded: the machine may never be quiet. */
+    for (int i = 0; i < 64 && status == 0; i++)
+        if ((status = read_and_handle(groups, true, true, pe, t, out, out_name, bufs, &got)) != 0 || !got)
             break;
-        procevents_drain(pe, t->procs);
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        if (tracer_handle_batch(t, buf, (size_t)n, &now) != TRACER_OK || t->output_error)
-            break;
-    }
-    free(buf);
-    int err = t->output_error ? t->output_error : output_flush(out);
-    if (err == -EPIPE)
-        return -1;
-    if (err && status == 0) {
-        fprintf(stderr, "iotrace: cannot write to %s: %s\n", out_name, strerror(-err));
-        status = 1;
-    }
+    free(bufs[0]);
+    free(bufs[1]);
     return status;
 }
 
@@ -220,8 +318,8 @@ int main(int argc, char **argv)
         break;
     }
 
-    struct source src;
-    int rc = source_open(&src, cfg.filter.types);
+    struct source files, dirs;
+    int rc = source_open(&files, cfg.filter.types);
     if (rc == -EPERM) {
         print_sudo_hint(argc, argv);
         return 1;
@@ -234,6 +332,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "iotrace: cannot start fanotify: %s\n", strerror(-rc));
         return 1;
     }
+    rc = source_open_dirs(&dirs, cfg.filter.types);
+    if (rc)
+        fprintf(stderr, "iotrace: creates, deletes, moves and attribute changes are not shown: this kernel "
+                        "cannot report file names (%s; needs Linux 5.9)\n", strerror(-rc));
 
     struct output out;
     const char *out_name = cfg.output_path ? cfg.output_path : "standard output";
@@ -244,16 +346,17 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    struct handle_resolver *handles = handle_resolver_new(HANDLE_CACHE_SIZE);
+    struct watch_setup w = { .files = &files, .dirs = &dirs, .handles = handles };
+    if (!handles) {
+        fputs("iotrace: out of memory\n", stderr);
+        return 1;
+    }
     if (cfg.current_mount) {
-        rc = source_mark_mount(&src, ".");
-        if (rc) {
-            char cwd[4096];
-            fprintf(stderr, "iotrace: cannot watch the mount of %s: %s\n",
-                    getcwd(cwd, sizeof cwd) ? cwd : ".", strerror(-rc));
-            return 1;
-        }
+        if (watch_current_mount(&w) == 0)
+            return 1; /* the reason is printed */
     } else {
-        rc = source_mark_all_mounts(&src, "/proc/self/mountinfo", warn_unmarked_mount, NULL);
+        rc = mounts_for_each_real("/proc/self/mountinfo", watch_mount, &w);
         if (rc < 0) {
             fprintf(stderr, "iotrace: cannot read /proc/self/mountinfo: %s\n", strerror(-rc));
             return 1;
@@ -265,8 +368,11 @@ int main(int argc, char **argv)
     }
 
     struct stat st;
-    if (cfg.output_path && fstat(out.fd, &st) == 0 && S_ISREG(st.st_mode))
-        source_ignore_file(&src, out.fd); /* best effort: our own pid is filtered anyway */
+    if (cfg.output_path && fstat(out.fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* best effort: our own pid is filtered anyway */
+        if (files.fan_fd >= 0)
+            source_ignore_file(&files, out.fd);
+    }
 
     struct tracer t = {
         .filter = &cfg.filter,
@@ -275,6 +381,7 @@ int main(int argc, char **argv)
         .self = getpid(),
         .procs = proc_table_new("/proc", PROC_CACHE_SIZE),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
+        .handles = handles,
         .out = &out,
     };
     formatter_init(&t.fmt, cfg.json, cfg.user, cfg.timestamp);
@@ -289,14 +396,17 @@ int main(int argc, char **argv)
     struct procevents pe;
     proc_table_set_tracked(t.procs, procevents_open(&pe) == 0);
 
-    int status = run(&src, &pe, &t, &out, &cfg, out_name, &run_mask);
+    struct source *groups[2] = { &files, &dirs };
+    int status = run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);
     procevents_close(&pe);
     if (status >= 0)
         print_summary(&t.stats);
     else
         status = 0;
 
-    source_close(&src);
+    source_close(&files);
+    source_close(&dirs);
+    handle_resolver_free(handles);
     output_close(&out);
     proc_table_free(t.procs);
     user_cache_free(t.users);

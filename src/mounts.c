@@ -1,5 +1,7 @@
 #include "iotrace/mounts.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,4 +60,22 @@ bool fstype_is_pseudo(const char *fstype)
         if (strcmp(fstype, pseudo[i]) == 0)
             return true;
     return false;
+}
+
+int mounts_for_each_real(const char *mountinfo_path, mount_fn fn, void *ctx)
+{
+    FILE *f = fopen(mountinfo_path, "re");
+    if (!f)
+        return -errno;
+    char *line = NULL;
+    size_t cap = 0;
+    int accepted = 0;
+    while (getline(&line, &cap, f) > 0) {
+        struct mount_entry m;
+        if (mountinfo_parse_line(line, &m) == 0 && !fstype_is_pseudo(m.fstype) && fn(ctx, &m))
+            accepted++;
+    }
+    free(line);
+    fclose(f);
+    return accepted;
 }

@@ -1,6 +1,5 @@
 #include "iotrace/source.h"
 #include "iotrace/event.h"
-#include "iotrace/mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +16,8 @@
 #define FAN_REPORT_FD_ERROR 0x00002000
 #endif
 
-static uint64_t fanotify_mask_for(unsigned types)
+/* The file group's mask for the types wanted. */
+static uint64_t file_mask_for(unsigned types)
 {
     uint64_t mask = 0;
     if (types & EV_READ)
@@ -32,13 +32,32 @@ static uint64_t fanotify_mask_for(unsigned types)
     return mask ? mask | FAN_ONDIR : 0;
 }
 
+/* The directory group's mask for the types wanted. */
+static uint64_t dir_mask_for(unsigned types)
+{
+    uint64_t mask = 0;
+    if (types & EV_CREATE)
+        mask |= FAN_CREATE;
+    if (types & EV_DELETE)
+        mask |= FAN_DELETE;
+    if (types & (EV_MOVED_FROM | EV_MOVED_TO))
+        mask |= FAN_MOVED_FROM | FAN_MOVED_TO;
+    if (types & EV_ATTRIB)
+        mask |= FAN_ATTRIB;
+    /* mkdir, rmdir, mv and chmod of directories too */
+    return mask ? mask | FAN_ONDIR : 0;
+}
+
 int source_open(struct source *s, unsigned types)
 {
     const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK;
     const unsigned event_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME;
 
     memset(s, 0, sizeof *s);
-    s->mask = fanotify_mask_for(types);
+    s->fan_fd = -1;
+    s->mask = file_mask_for(types);
+    if (!s->mask)
+        return 0;
     s->fan_fd = fanotify_init(base | FAN_REPORT_FD_ERROR, event_flags);
     if (s->fan_fd < 0 && errno == EINVAL)
         s->fan_fd = fanotify_init(base, event_flags);
@@ -47,38 +66,31 @@ int source_open(struct source *s, unsigned types)
     return 0;
 }
 
-int source_mark_mount(struct source *s, const char *path)
+int source_open_dirs(struct source *s, unsigned types)
 {
-    if (s->mask == 0) /* only directory events asked for: nothing to mark in fd mode */
-        return -EINVAL;
-    if (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_MOUNT, s->mask, AT_FDCWD, path) != 0)
+    memset(s, 0, sizeof *s);
+    s->fan_fd = -1;
+    s->fid = true;
+    s->mask = dir_mask_for(types);
+    if (!s->mask)
+        return 0;
+    s->fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME |
+                                  FAN_REPORT_FID,
+                              O_RDONLY | O_CLOEXEC);
+    if (s->fan_fd < 0)
         return -errno;
-    s->marked++;
     return 0;
 }
 
-int source_mark_all_mounts(struct source *s, const char *mountinfo_path,
-                           mark_failure_fn on_failure, void *ctx)
+int source_mark(struct source *s, const char *path)
 {
-    FILE *f = fopen(mountinfo_path, "re");
-    if (!f)
+    if (s->fan_fd < 0)
+        return -EBADF;
+    unsigned how = FAN_MARK_ADD | (s->fid ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+    if (fanotify_mark(s->fan_fd, how, s->mask, AT_FDCWD, path) != 0)
         return -errno;
-    char *line = NULL;
-    size_t cap = 0;
-    int marked = 0;
-    while (getline(&line, &cap, f) > 0) {
-        struct mount_entry m;
-        if (mountinfo_parse_line(line, &m) != 0 || fstype_is_pseudo(m.fstype))
-            continue;
-        int err = source_mark_mount(s, m.mount_point);
-        if (err == 0)
-            marked++;
-        else if (on_failure)
-            on_failure(ctx, m.mount_point, m.fstype, -err);
-    }
-    free(line);
-    fclose(f);
-    return marked;
+    s->marked++;
+    return 0;
 }
 
 int source_ignore_file(struct source *s, int fd)

@@ -3,12 +3,38 @@
 #include "iotrace/paths.h"
 
 #include <string.h>
+#include <sys/fanotify.h>
 #include <unistd.h>
 
 static void close_fd(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+/* FID mode: the directory's handle and the entry's name give the full path. */
+static void path_from_record_fids(struct tracer *t, const struct record *r, struct event *ev)
+{
+    const struct fid_ref *best = &r->fids[0];
+    for (size_t i = 0; i < r->n_fids; i++)
+        if (r->fids[i].role == FID_DIR_NAME)
+            best = &r->fids[i];
+    switch (path_from_fid(t->handles, best, t->path, sizeof t->path)) {
+    case FID_PATH_FULL:
+        ev->path = t->path;
+        ev->path_len = strlen(t->path);
+        break;
+    case FID_PATH_DIR_UNKNOWN:
+        ev->path = t->path;
+        ev->path_len = strlen(t->path);
+        ev->path_is_name_only = true;
+        break;
+    case FID_PATH_UNKNOWN:
+        break;
+    }
+    /* A directory moved: paths remembered for directories below it are wrong now. */
+    if ((r->mask & FAN_ONDIR) && (r->mask & (FAN_MOVED_FROM | FAN_MOVED_TO)))
+        handle_resolver_forget_dirs(t->handles);
 }
 
 static void handle_event(struct tracer *t, const struct record *r, const struct timespec *now)
@@ -29,6 +55,13 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     if (ev.fd >= 0) {
         if (path_from_fd(&ev, t->path, sizeof t->path) != 0 || t->want_inode)
             inode_from_fd(&ev);
+        /* fd-mode events do not carry FAN_ONDIR, so a directory is told by fstat; only
+         * opens are checked (a directory is opened before it is listed or emptied). */
+        if ((ev.types & EV_OPEN) && ev.path && handle_resolver_active(t->handles) &&
+            (ev.have_inode || inode_from_fd(&ev) == 0) && ev.is_dir)
+            handle_resolver_learn(t->handles, ev.fd, ev.path, ev.path_len);
+    } else if (r->n_fids > 0) {
+        path_from_record_fids(t, r, &ev);
     }
     if (!ev.path)
         t->stats.no_path++;

@@ -11,6 +11,23 @@ enum record_kind {
     RECORD_OVERFLOW, /* the kernel's queue overflowed: events were lost here */
 };
 
+/* A file handle the kernel reported (FID mode): which object, on which filesystem, and
+ * for directory-entry events the entry's name. Points into the read buffer. */
+enum fid_role {
+    FID_OBJECT,   /* FAN_EVENT_INFO_TYPE_FID: the object itself */
+    FID_DIR_NAME, /* FAN_EVENT_INFO_TYPE_DFID_NAME or _DFID: its directory, and name */
+};
+
+struct fid_ref {
+    enum fid_role role;
+    uint64_t fsid;
+    const unsigned char *handle; /* a struct file_handle, possibly unaligned */
+    size_t handle_len;           /* sizeof(struct file_handle) + handle_bytes */
+    const char *name;            /* NUL-terminated, NULL when none */
+};
+
+#define RECORD_MAX_FIDS 4
+
 struct record {
     enum record_kind kind;
     uint64_t mask;   /* the kernel's bits, as read */
@@ -18,6 +35,8 @@ struct record {
     pid_t pid;
     int fd;          /* an open fd the reader must close, or -1 */
     int fd_error;    /* errno when the kernel could not open the file, else 0 */
+    size_t n_fids;
+    struct fid_ref fids[RECORD_MAX_FIDS];
 };
 
 struct decoder {

@@ -53,7 +53,9 @@ struct event {
     const char *user;        /* user name, NULL when the uid has none */
     const char *path;        /* NULL when unknown */
     size_t path_len;
+    bool path_is_name_only;  /* the directory is gone and unknown: path is the entry name */
     bool have_inode;
+    bool is_dir;
     unsigned dev_major, dev_minor;
     uint64_t inode;
 };

@@ -19,4 +19,10 @@ int mountinfo_parse_line(char *line, struct mount_entry *out);
  * them costs and tells nothing. tmpfs is real enough: /tmp, /run, /dev/shm. */
 bool fstype_is_pseudo(const char *fstype);
 
+/* Calls fn for each mount of a real filesystem in mountinfo_path (normally
+ * /proc/self/mountinfo). Returns how many fn accepted (returned true), or -errno when
+ * the list cannot be read. */
+typedef bool (*mount_fn)(void *ctx, const struct mount_entry *m);
+int mounts_for_each_real(const char *mountinfo_path, mount_fn fn, void *ctx);
+
 #endif

@@ -1,4 +1,11 @@
-/* The fanotify group: set up, marked on mounts, read in batches. */
+/* A fanotify group: set up, marked on mounts, read in batches.
+ *
+ * iotrace uses two groups. The file group (fd mode) reports reads, writes, opens and
+ * closes with an open fd for each file: cheap, and the path is a readlink away. The
+ * directory group (FID mode, FAN_REPORT_DFID_NAME) reports creates, deletes, moves and
+ * attribute changes as a directory file handle plus a name: the only way to name a
+ * file that no longer exists. Directory-entry events need FAN_MARK_FILESYSTEM (mount
+ * marks refuse them), so that group marks whole filesystems. */
 #ifndef IOTRACE_SOURCE_H
 #define IOTRACE_SOURCE_H
 
@@ -8,26 +15,25 @@
 #include <sys/types.h>
 
 struct source {
-    int fan_fd;
+    int fan_fd;         /* -1 when the group is not in use */
+    bool fid;           /* the directory group */
     uint64_t mask;      /* what every mark asks for */
-    size_t marked;      /* mounts marked so far */
+    size_t marked;      /* marks made so far */
 };
 
-/* Called once for each mount that could not be marked; err is an errno. */
-typedef void (*mark_failure_fn)(void *ctx, const char *mount_point, const char *fstype, int err);
-
-/* Creates the group for the event types wanted (enum event_type bits). Returns 0 or
- * -errno: -EPERM without CAP_SYS_ADMIN, -ENOSYS without fanotify in the kernel. */
+/* Creates the file group for the event types wanted (enum event_type bits); a group
+ * with none of its types wanted is left unused (fan_fd -1). Returns 0 or -errno: -EPERM
+ * without CAP_SYS_ADMIN, -ENOSYS without fanotify in the kernel. */
 int source_open(struct source *s, unsigned types);
 
-/* Marks the mount holding path. Returns 0 or -errno. */
-int source_mark_mount(struct source *s, const char *path);
+/* Creates the directory group. Returns 0 or -errno (-EINVAL: the kernel cannot report
+ * names, before Linux 5.9). */
+int source_open_dirs(struct source *s, unsigned types);
 
-/* Marks every mount of a real filesystem listed in mountinfo_path (normally
- * /proc/self/mountinfo). Returns the number of mounts marked, or -errno when the
- * list cannot be read. */
-int source_mark_all_mounts(struct source *s, const char *mountinfo_path,
-                           mark_failure_fn on_failure, void *ctx);
+/* Marks the mount holding path (file group) or its whole filesystem (directory group).
+ * Returns 0 or -errno: -EXDEV on a btrfs subvolume, -ENODEV/-EOPNOTSUPP on
+ * filesystems that cannot encode file handles. */
+int source_mark(struct source *s, const char *path);
 
 /* Tells the kernel not to report events on this file at all (iotrace's own output):
  * cheaper than filtering them after the fact, and no feedback loop. */

@@ -5,6 +5,7 @@
 #include "iotrace/filter.h"
 #include "iotrace/format.h"
 #include "iotrace/output.h"
+#include "iotrace/paths.h"
 #include "iotrace/proc.h"
 #include "iotrace/users.h"
 
@@ -26,6 +27,7 @@ struct tracer {
     pid_t self;
     struct proc_table *procs;
     struct user_cache *users;
+    struct handle_resolver *handles; /* FID-mode records: directory handle -> path */
     struct formatter fmt;
     struct output *out;
     struct tracer_stats stats;

@@ -38,15 +38,137 @@ int scene_setup(void **state)
     return 0;
 }
 
+const char *const fs_kind_names[] = { "tmpfs", "ext4", "xfs", "btrfs", "btrfs subvolume", "overlayfs" };
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "failed (%d): %s\n", rc, cmd);
+    return rc;
+}
+
+static int mount_extra(struct scene *s, const char *src, const char *target, const char *type, const char *opts)
+{
+    if (mkdir(target, 0755) != 0 && errno != EEXIST)
+        return -1;
+    if (mount(src, target, type, 0, opts) != 0) {
+        fprintf(stderr, "cannot mount %s (%s) on %s: %s\n", src, type, target, strerror(errno));
+        return -1;
+    }
+    snprintf(s->extra_mounts[s->n_extra_mounts++], sizeof s->extra_mounts[0], "%s", target);
+    return 0;
+}
+
+static int make_loop_fs(struct scene *s, const char *mkfs, const char *type)
+{
+    snprintf(s->image, sizeof s->image, "%s/image", s->dir);
+    char cmd[512];
+    /* xfs wants at least 300 MiB; the file is sparse, so this costs little disk */
+    if (sh("truncate -s 320M %s", s->image) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, "losetup -f --show %s", s->image);
+    FILE *p = popen(cmd, "r");
+    if (!p || !fgets(s->loop_dev, sizeof s->loop_dev, p)) {
+        if (p)
+            pclose(p);
+        s->loop_dev[0] = '\0';
+        return -1;
+    }
+    pclose(p);
+    s->loop_dev[strcspn(s->loop_dev, "\n")] = '\0';
+    if (sh("%s %s >/dev/null 2>&1", mkfs, s->loop_dev) != 0)
+        return -1;
+    char target[160];
+    snprintf(target, sizeof target, "%s/fs", s->dir);
+    return mount_extra(s, s->loop_dev, target, type, NULL);
+}
+
+int scene_setup_fs(void **state, enum fs_kind kind)
+{
+    if (kind == FS_TMPFS)
+        return scene_setup(state);
+    struct scene *s = calloc(1, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/iotrace-test.XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        free(s);
+        return -1;
+    }
+    snprintf(s->out_path, sizeof s->out_path, "%s/out", s->dir);
+    snprintf(s->err_path, sizeof s->err_path, "%s/err", s->dir);
+    *state = s;
+    int rc = 0;
+    char path[160], opts[600];
+    switch (kind) {
+    case FS_EXT4:
+        rc = make_loop_fs(s, "mkfs.ext4 -q -F", "ext4");
+        snprintf(s->mnt, sizeof s->mnt, "%s/fs", s->dir);
+        break;
+    case FS_XFS:
+        rc = make_loop_fs(s, "mkfs.xfs -q -f", "xfs");
+        snprintf(s->mnt, sizeof s->mnt, "%s/fs", s->dir);
+        break;
+    case FS_BTRFS:
+        rc = make_loop_fs(s, "mkfs.btrfs -q -f", "btrfs");
+        snprintf(s->mnt, sizeof s->mnt, "%s/fs", s->dir);
+        break;
+    case FS_BTRFS_SUBVOLUME:
+        rc = make_loop_fs(s, "mkfs.btrfs -q -f", "btrfs");
+        if (rc == 0)
+            rc = sh("btrfs -q subvolume create %s/fs/sub >/dev/null", s->dir);
+        snprintf(s->mnt, sizeof s->mnt, "%s/subvol", s->dir);
+        if (rc == 0)
+            rc = mount_extra(s, s->loop_dev, s->mnt, "btrfs", "subvol=sub");
+        break;
+    case FS_OVERLAY:
+        snprintf(path, sizeof path, "%s/layers", s->dir);
+        rc = mount_extra(s, "iotrace-test", path, "tmpfs", "size=16m");
+        if (rc == 0)
+            rc = sh("mkdir %s/lower %s/upper %s/work", path, path, path);
+        snprintf(opts, sizeof opts, "lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", path, path, path);
+        snprintf(s->mnt, sizeof s->mnt, "%s/overlay", s->dir);
+        if (rc == 0)
+            rc = mount_extra(s, "overlay", s->mnt, "overlay", opts);
+        break;
+    case FS_TMPFS:
+        break;
+    }
+    if (rc == 0)
+        chmod(s->mnt, 0777);
+    if (rc != 0) { /* cmocka skips teardown when setup fails: clean up here */
+        scene_teardown(state);
+        *state = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int scene_teardown(void **state)
 {
     struct scene *s = *state;
+    if (!s)
+        return 0;
     if (s->tracer > 0) {
         kill(s->tracer, SIGKILL);
         waitpid(s->tracer, NULL, 0);
     }
     if (s->mounted && umount2(s->mnt, MNT_DETACH) != 0)
         fprintf(stderr, "cannot unmount %s: %s\n", s->mnt, strerror(errno));
+    for (int i = s->n_extra_mounts - 1; i >= 0; i--) {
+        if (umount2(s->extra_mounts[i], 0) != 0 && umount2(s->extra_mounts[i], MNT_DETACH) != 0)
+            fprintf(stderr, "cannot unmount %s: %s\n", s->extra_mounts[i], strerror(errno));
+        rmdir(s->extra_mounts[i]);
+    }
+    if (s->loop_dev[0])
+        sh("losetup -d %s", s->loop_dev);
+    if (s->image[0])
+        unlink(s->image);
     rmdir(s->mnt);
     unlink(s->out_path);
     unlink(s->err_path);
@@ -94,7 +216,8 @@ static bool tracer_has_marks(pid_t pid)
         char path[400];
         snprintf(path, sizeof path, "%s/%s", dir_path, d->d_name);
         char *text = d->d_name[0] == '.' ? NULL : read_file(path);
-        found = text && (strstr(text, "fanotify mnt_id") || strstr(text, "fanotify ino"));
+        found = text && (strstr(text, "fanotify mnt_id") || strstr(text, "fanotify sdev") ||
+                          strstr(text, "fanotify ino"));
         free(text);
     }
     closedir(dir);

@@ -18,7 +18,19 @@ struct scene {
     char *out;          /* its stdout, once stopped */
     char *err;          /* its stderr, once stopped */
     bool mounted;
+    /* for filesystems on loop images (scene_setup_fs): undone in reverse order */
+    char extra_mounts[4][160];
+    int n_extra_mounts;
+    char loop_dev[32];
+    char image[128];
 };
+
+enum fs_kind { FS_TMPFS, FS_EXT4, FS_XFS, FS_BTRFS, FS_BTRFS_SUBVOLUME, FS_OVERLAY };
+extern const char *const fs_kind_names[];
+
+/* Like scene_setup, but s->mnt is a fresh filesystem of this kind (ext4, xfs and btrfs on
+ * a loop image; a btrfs subvolume mounted on its own; overlayfs over a tmpfs). */
+int scene_setup_fs(void **state, enum fs_kind kind);
 
 int scene_setup(void **state);    /* cmocka setup: makes the tmpfs */
 int scene_teardown(void **state); /* cmocka teardown: kills, unmounts, removes */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "iotrace/event.h"
+#include "iotrace/mounts.h"
 #include "iotrace/source.h"
 
 static char prefix_buf[8][128];
@@ -51,9 +52,9 @@ static void test_text_lines(void **state)
     stop_tracer(s);
 
     assert_int_equal(s->exit_status, 0);
-    assert_types(s, who(0, "sh", sh, NULL), in_mnt(s, "notes.txt", 0), "CWO");
+    assert_types(s, who(0, "sh", sh, NULL), in_mnt(s, "notes.txt", 0), "CWO+");
     assert_types(s, who(0, "cat", cat, NULL), in_mnt(s, "notes.txt", 0), "RCO");
-    assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "empty", 0), "CWO");
+    assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "empty", 0), "CWO+A");
     assert_types(s, who(0, "ls", ls, NULL), s->mnt, "RCO"); /* a listing reads the directory */
     char summary[64];
     snprintf(summary, sizeof summary, "iotrace: %d events shown, none lost\n", count_lines(s->out));
@@ -173,7 +174,7 @@ static void test_output_file_on_watched_mount(void **state)
     stop_tracer(s);
     free(s->out);
     s->out = read_file(in_mnt(s, "log", 0));
-    assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "x", 0), "CWO");
+    assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "x", 0), "CWO+A");
     assert_null(strstr(s->out, "/log")); /* iotrace never reports its own writes */
 
     /* an existing file is never overwritten */
@@ -299,23 +300,27 @@ static void test_hostile_name(void **state)
     start_tracer(s, A("-c"));
     pid_t touch = run_cmd(s, A("touch", "new\nline\x1b[31m"));
     stop_tracer(s);
-    assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "new\\nline\\x1b[31m", 0), "CWO");
+    assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "new\\nline\\x1b[31m", 0), "CWO+A");
     assert_null(strchr(s->out, '\x1b'));
 }
 
 /* Default mode marks every real mount it finds: checked on a mount list that names
  * only this test's tmpfs, a pseudo filesystem and a mount that does not exist, so the
  * test does not watch the machine. */
-static int failures;
-static char failed_mount[256];
+struct marking {
+    struct source src;
+    int failures;
+    char failed_mount[256];
+};
 
-static void note_failure(void *ctx, const char *mount_point, const char *fstype, int err)
+static bool mark_one(void *ctx, const struct mount_entry *m)
 {
-    (void)ctx;
-    (void)fstype;
-    (void)err;
-    failures++;
-    snprintf(failed_mount, sizeof failed_mount, "%s", mount_point);
+    struct marking *mk = ctx;
+    if (source_mark(&mk->src, m->mount_point) == 0)
+        return true;
+    mk->failures++;
+    snprintf(mk->failed_mount, sizeof mk->failed_mount, "%s", m->mount_point);
+    return false;
 }
 
 static void test_mark_all_mounts(void **state)
@@ -330,13 +335,12 @@ static void test_mark_all_mounts(void **state)
             s->mnt, s->mnt);
     fclose(f);
 
-    struct source src;
-    assert_int_equal(source_open(&src, EV_ALL_TYPES), 0);
-    failures = 0;
-    assert_int_equal(source_mark_all_mounts(&src, list, note_failure, NULL), 1);
-    assert_int_equal(failures, 1);
-    assert_non_null(strstr(failed_mount, "/missing"));
-    source_close(&src);
+    struct marking mk = { .failures = 0 };
+    assert_int_equal(source_open(&mk.src, EV_ALL_TYPES), 0);
+    assert_int_equal(mounts_for_each_real(list, mark_one, &mk), 1);
+    assert_int_equal(mk.failures, 1);
+    assert_non_null(strstr(mk.failed_mount, "/missing"));
+    source_close(&mk.src);
     unlink(list);
 }
 
