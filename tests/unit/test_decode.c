@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/fanotify.h>
 
 #include "iotrace/decode.h"
@@ -99,6 +100,77 @@ static void test_types_from_mask(void **state)
     assert_int_equal(event_types_from_mask(FAN_ATTRIB), EV_ATTRIB);
 }
 
+/* A FID-mode record: metadata, then a DFID_NAME info (fsid, handle, name) and a FID. */
+static size_t put_fid_record(unsigned char *buf, uint64_t mask, const char *name)
+{
+    unsigned char info[256];
+    size_t len = 0;
+    struct fanotify_event_info_fid dfid = { .hdr = { .info_type = FAN_EVENT_INFO_TYPE_DFID_NAME } };
+    dfid.fsid.val[0] = 0x11223344;
+    dfid.fsid.val[1] = 0x55667788;
+    struct file_handle fh = { .handle_bytes = 8, .handle_type = 1 };
+    size_t name_len = strlen(name) + 1;
+    size_t rec = (sizeof dfid + sizeof fh + 8 + name_len + 3) & ~(size_t)3;
+    dfid.hdr.len = (uint16_t)rec;
+    memset(info, 0, sizeof info);
+    memcpy(info, &dfid, sizeof dfid);
+    memcpy(info + sizeof dfid, &fh, sizeof fh);
+    memcpy(info + sizeof dfid + sizeof fh, "HANDLE01", 8);
+    memcpy(info + sizeof dfid + sizeof fh + 8, name, name_len);
+    len = rec;
+    struct fanotify_event_info_fid fid = { .hdr = { .info_type = FAN_EVENT_INFO_TYPE_FID,
+                                                    .len = (uint16_t)(sizeof fid + sizeof fh + 8) } };
+    memcpy(info + len, &fid, sizeof fid);
+    memcpy(info + len + sizeof fid, &fh, sizeof fh);
+    memcpy(info + len + sizeof fid + sizeof fh, "HANDLE02", 8);
+    len += fid.hdr.len;
+
+    size_t n = put_record(buf, mask, FAN_NOFD, 42, len);
+    memcpy(buf + sizeof(struct fanotify_event_metadata), info, len);
+    return n;
+}
+
+static void test_fid_records(void **state)
+{
+    (void)state;
+    unsigned char buf[512];
+    size_t len = put_fid_record(buf, FAN_CREATE | FAN_ONDIR, "report.txt");
+    struct decoder d;
+    struct record r;
+    decoder_init(&d, buf, len);
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.types, EV_CREATE);
+    assert_int_equal(r.fd, -1);
+    assert_int_equal(r.n_fids, 2);
+    assert_int_equal(r.fids[0].role, FID_DIR_NAME);
+    assert_string_equal(r.fids[0].name, "report.txt");
+    assert_int_equal(r.fids[0].handle_len, sizeof(struct file_handle) + 8);
+    assert_memory_equal(r.fids[0].handle + sizeof(struct file_handle), "HANDLE01", 8);
+    assert_true(r.fids[0].fsid == (0x11223344ULL | (0x55667788ULL << 32)));
+    assert_int_equal(r.fids[1].role, FID_OBJECT);
+    assert_null(r.fids[1].name);
+    assert_memory_equal(r.fids[1].handle + sizeof(struct file_handle), "HANDLE02", 8);
+    assert_int_equal(decoder_next(&d, &r), DECODE_END);
+}
+
+static void test_fid_record_lies(void **state)
+{
+    (void)state;
+    unsigned char buf[512];
+    size_t len = put_fid_record(buf, FAN_DELETE, "x");
+    /* a handle claiming more bytes than its info record holds is dropped, not read */
+    struct file_handle fh = { .handle_bytes = 200, .handle_type = 1 };
+    memcpy(buf + sizeof(struct fanotify_event_metadata) + sizeof(struct fanotify_event_info_fid), &fh,
+           sizeof fh);
+    struct decoder d;
+    struct record r;
+    decoder_init(&d, buf, len);
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.types, EV_DELETE);
+    assert_int_equal(r.n_fids, 1); /* the FID record after it is still fine */
+    assert_int_equal(r.fids[0].role, FID_OBJECT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +178,8 @@ int main(void)
         cmocka_unit_test(test_fd_error),
         cmocka_unit_test(test_bad_version_and_truncation),
         cmocka_unit_test(test_types_from_mask),
+        cmocka_unit_test(test_fid_records),
+        cmocka_unit_test(test_fid_record_lies),
     };
     return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }

@@ -122,6 +122,20 @@ static void test_text_lines(void **state)
     assert_string_equal(formatted(false, false, 0, &ev), "unknown(4242): CW ?\n");
 }
 
+static void test_directory_unknown(void **state)
+{
+    (void)state;
+    struct event ev = sample();
+    ev.types = EV_DELETE;
+    ev.have_inode = false;
+    ev.path = "leaf\n";
+    ev.path_len = 5;
+    ev.path_is_name_only = true;
+    assert_string_equal(formatted(false, false, 0, &ev), "bash(4242): D ?/leaf\\n\n");
+    assert_string_equal(formatted(true, false, 0, &ev),
+                        "{\"comm\":\"bash\",\"pid\":4242,\"types\":\"D\",\"name\":\"leaf\\n\"}\n");
+}
+
 static void test_text_hostile_names(void **state)
 {
     (void)state;
@@ -187,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_escape_json),
         cmocka_unit_test(test_text_lines),
         cmocka_unit_test(test_text_hostile_names),
+        cmocka_unit_test(test_directory_unknown),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_overflow_record),
     };
