@@ -1,4 +1,5 @@
 #include "iotrace/format.h"
+#include "iotrace/clients.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -226,9 +227,11 @@ static void format_text(struct formatter *f, const struct event *ev, struct strb
         if (ev->user)
             escape_text(ev->user, strlen(ev->user), true, out);
         else if (have_ids(ev))
-            strbuf_printf(out, "%u", (unsigned)ev->proc->uid);
+            strbuf_printf(out, "%u", (unsigned)ev->uid);
         else
             strbuf_putc(out, '?');
+        if (ev->client && ev->client->known)
+            strbuf_printf(out, "@%s", ev->client->addr);
         strbuf_putc(out, ']');
     }
     event_types_to_string(ev->types, types);
@@ -263,11 +266,13 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
     }
     strbuf_printf(out, ",\"pid\":%d", (int)ev->pid);
     if (f->user && have_ids(ev)) {
-        strbuf_printf(out, ",\"uid\":%u,\"gid\":%u", (unsigned)ev->proc->uid, (unsigned)ev->proc->gid);
+        strbuf_printf(out, ",\"uid\":%u,\"gid\":%u", (unsigned)ev->uid, (unsigned)ev->proc->gid);
         if (ev->user)
             json_string_field("user", ev->user, strlen(ev->user), out);
         else
             strbuf_puts(out, ",\"user\":null");
+        if (ev->client && ev->client->known)
+            strbuf_printf(out, ",\"client_addr\":\"%s\",\"client_port\":%u", ev->client->addr, ev->client->port);
     }
     event_types_to_string(ev->types, types);
     strbuf_printf(out, ",\"types\":\"%s\"", types);

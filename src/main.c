@@ -25,6 +25,7 @@
 #define PROC_CACHE_SIZE 4096
 #define USER_CACHE_SIZE 1024
 #define HANDLE_CACHE_SIZE 4096
+#define CLIENT_CACHE_SIZE 1024
 
 static volatile sig_atomic_t stop_requested;
 
@@ -382,11 +383,12 @@ int main(int argc, char **argv)
         .procs = proc_table_new("/proc", PROC_CACHE_SIZE),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
         .handles = handles,
+        .clients = client_table_new("/proc", CLIENT_CACHE_SIZE),
         .out = &out,
     };
     formatter_init(&t.fmt, cfg.json, cfg.user, cfg.timestamp);
     sigset_t run_mask;
-    if (!t.procs || !t.users || setup_signals(&run_mask) != 0) {
+    if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask) != 0) {
         fputs("iotrace: cannot set up: out of memory or signals\n", stderr);
         return 1;
     }
@@ -410,6 +412,7 @@ int main(int argc, char **argv)
     output_close(&out);
     proc_table_free(t.procs);
     user_cache_free(t.users);
+    client_table_free(t.clients);
     config_free(&cfg);
     return status;
 }

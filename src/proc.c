@@ -19,9 +19,19 @@ struct proc_table {
     size_t capacity;
     unsigned batch;
     bool tracked;
+    unsigned long serial;
     struct proc_entry *entries;
     struct proc_info unknown;
 };
+
+static void set_effective_uid(struct proc_info *info, uid_t euid)
+{
+    info->uid = euid;
+    if (euid != 0) {
+        info->session_uid = euid;
+        info->have_session_uid = true;
+    }
+}
 
 struct proc_table *proc_table_new(const char *proc_root, size_t capacity)
 {
@@ -140,7 +150,7 @@ int proc_parse_status(const char *text, size_t len, struct proc_info *out)
     const char *g = find_line(text, len, "Gid:");
     if (!u || !g || parse_second_id(u, &uid) != 0 || parse_second_id(g, &gid) != 0)
         return -1;
-    out->uid = (uid_t)uid;
+    set_effective_uid(out, (uid_t)uid);
     out->gid = (gid_t)gid;
     out->have_ids = true;
     return 0;
@@ -186,8 +196,10 @@ static struct proc_entry *fresh_entry(struct proc_table *t, pid_t pid)
     memset(e, 0, sizeof *e);
     e->pid = pid;
     e->batch = t->batch;
+    e->info.serial = ++t->serial;
     return e;
 }
+
 
 const struct proc_info *proc_lookup(struct proc_table *t, pid_t pid, bool want_ids)
 {
@@ -231,7 +243,9 @@ void proc_note_fork(struct proc_table *t, pid_t parent, pid_t child)
         ids_tried = true;
     }
     struct proc_entry *c = fresh_entry(t, child);
+    unsigned long serial = c->info.serial;
     c->info = inherited;
+    c->info.serial = serial;
     c->ids_tried = ids_tried;
     if (!c->info.have_comm && !c->info.have_ids)
         c->pid = 0;
@@ -260,7 +274,7 @@ void proc_note_uid(struct proc_table *t, pid_t pid, uid_t euid)
 {
     struct proc_entry *e = known_entry(t, pid);
     if (e && e->info.have_ids)
-        e->info.uid = euid;
+        set_effective_uid(&e->info, euid);
     else if (e)
         e->ids_tried = false; /* read both from status when needed */
 }

@@ -66,9 +66,15 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     if (!ev.path)
         t->stats.no_path++;
     if (t->want_user && ev.proc->have_ids) {
+        ev.uid = ev.proc->uid;
+        if (ev.proc->have_comm && client_serving_process(ev.proc->comm) && t->clients) {
+            ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial);
+            if (ev.proc->have_session_uid)
+                ev.uid = ev.proc->session_uid;
+        }
         struct timespec mono;
         clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-        ev.user = user_name(t->users, ev.proc->uid, (long)mono.tv_sec);
+        ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
     }
     format_event(&t->fmt, &ev, &t->out->buf);
     t->stats.shown++;

@@ -40,7 +40,15 @@ struct proc_info {
     gid_t gid;      /* effective gid */
     bool have_comm;
     bool have_ids;
+    /* The last non-root effective uid. A file server such as smbd switches between root
+     * and the client's user many times a second; its accesses are the client's, and by
+     * the time an event is read the current uid may already be root again. */
+    uid_t session_uid;
+    bool have_session_uid;
+    unsigned long serial;   /* tells one incarnation of a pid from the next */
 };
+
+struct client_info;
 
 struct event {
     unsigned types;
@@ -54,6 +62,8 @@ struct event {
     const char *path;        /* NULL when unknown */
     size_t path_len;
     bool path_is_name_only;  /* the directory is gone and unknown: path is the entry name */
+    uid_t uid;               /* the user shown: proc->uid, or the session's for file servers */
+    const struct client_info *client; /* the network client a file server works for, or NULL */
     bool have_inode;
     bool is_dir;
     unsigned dev_major, dev_minor;

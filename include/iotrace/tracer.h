@@ -2,6 +2,7 @@
 #ifndef IOTRACE_TRACER_H
 #define IOTRACE_TRACER_H
 
+#include "iotrace/clients.h"
 #include "iotrace/filter.h"
 #include "iotrace/format.h"
 #include "iotrace/output.h"
@@ -27,6 +28,7 @@ struct tracer {
     pid_t self;
     struct proc_table *procs;
     struct user_cache *users;
+    struct client_table *clients;    /* file servers' network clients (with -u) */
     struct handle_resolver *handles; /* FID-mode records: directory handle -> path */
     struct formatter fmt;
     struct output *out;

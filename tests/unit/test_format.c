@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotrace/clients.h"
 #include "iotrace/format.h"
 
 static struct strbuf sb;
@@ -84,6 +85,7 @@ static struct event sample(void)
         .time = { .tv_sec = 1700000000, .tv_nsec = 123456789 },
         .proc = &bash,
         .user = "ann",
+        .uid = 1000,
         .path = "/home/ann/notes.txt",
         .path_len = 19,
         .have_inode = true,
@@ -120,6 +122,48 @@ static void test_text_lines(void **state)
     assert_string_equal(formatted(false, false, 0, &ev), "unknown(4242): CW device 8:2 inode 1234\n");
     ev.have_inode = false;
     assert_string_equal(formatted(false, false, 0, &ev), "unknown(4242): CW ?\n");
+}
+
+static void test_share_client(void **state)
+{
+    (void)state;
+    struct proc_info smbd = { .comm = "smbd", .uid = 0, .gid = 0, .have_comm = true, .have_ids = true };
+    struct client_info client = { .known = true, .addr = "192.0.2.7", .port = 50123 };
+    struct event ev = sample();
+    ev.proc = &smbd;
+    ev.user = "alice";
+    ev.uid = 1001;
+    ev.client = &client;
+    ev.have_inode = false;
+    assert_string_equal(formatted(false, true, 0, &ev), "smbd(4242) [alice@192.0.2.7]: CW /home/ann/notes.txt\n");
+    assert_string_equal(formatted(true, true, 0, &ev),
+                        "{\"comm\":\"smbd\",\"pid\":4242,\"uid\":1001,\"gid\":0,\"user\":\"alice\","
+                        "\"client_addr\":\"192.0.2.7\",\"client_port\":50123,\"types\":\"CW\","
+                        "\"path\":\"/home/ann/notes.txt\"}\n");
+}
+
+static void test_tcp_lines(void **state)
+{
+    (void)state;
+    unsigned long inode;
+    unsigned st;
+    struct client_info c;
+    const char v4[] = "   1: 0100007F:AE6F 0700000A:C3CB 01 00000000:00000000 02:000A7D2A 00000000     0        0 "
+                      "4242 2 0000000000000000 20 4 30 10 -1";
+    assert_int_equal(tcp_line_parse(v4, &inode, &st, &c), 0);
+    assert_int_equal(inode, 4242);
+    assert_int_equal(st, 1);
+    assert_string_equal(c.addr, "10.0.0.7");
+    assert_int_equal(c.port, 0xC3CB);
+    const char mapped[] = "   0: 0000000000000000FFFF00000100007F:AE6F 0000000000000000FFFF00000701A8C0:D431 01 "
+                          "00000000:00000000 00:00000000 00000000     0        0 77 1 0000000000000000 20 4 1 10 -1";
+    assert_int_equal(tcp_line_parse(mapped, &inode, &st, &c), 0);
+    assert_string_equal(c.addr, "192.168.1.7");
+    const char v6[] = "   0: 00000000000000000000000001000000:AE6F 00000000000000000000000001000000:D431 01 "
+                      "00000000:00000000 00:00000000 00000000     0        0 78 1 0000000000000000 20 4 1 10 -1";
+    assert_int_equal(tcp_line_parse(v6, &inode, &st, &c), 0);
+    assert_string_equal(c.addr, "::1");
+    assert_int_equal(tcp_line_parse("  sl  local_address rem_address   st tx_queue rx_queue", &inode, &st, &c), -1);
 }
 
 static void test_directory_unknown(void **state)
@@ -202,6 +246,8 @@ int main(void)
         cmocka_unit_test(test_text_lines),
         cmocka_unit_test(test_text_hostile_names),
         cmocka_unit_test(test_directory_unknown),
+        cmocka_unit_test(test_share_client),
+        cmocka_unit_test(test_tcp_lines),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_overflow_record),
     };
