@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #define TCP_ESTABLISHED 1
-#define MAX_SOCKETS 64
+#define TCP_LISTEN 10
+#define MAX_SOCKETS 256
 
 struct client_entry {
     pid_t pid;
     unsigned long serial;
+    long looked_up; /* monotonic seconds */
     struct client_info info;
 };
 
@@ -22,10 +24,13 @@ struct client_table {
     struct client_entry *entries;
 };
 
-bool client_serving_process(const char *comm)
+enum client_kind client_kind_of(const char *comm)
 {
-    /* smbd: one process per client connection, switched to the client's user */
-    return strcmp(comm, "smbd") == 0;
+    if (strcmp(comm, "smbd") == 0)
+        return CLIENT_SESSION;
+    if (strcmp(comm, "ganesha.nfsd") == 0 || strcmp(comm, "nfsd") == 0)
+        return CLIENT_PER_REQUEST;
+    return CLIENT_NONE;
 }
 
 struct client_table *client_table_new(const char *proc_root, size_t capacity)
@@ -78,21 +83,20 @@ static int parse_address(const char *hex, size_t len, struct client_info *out)
     return 0;
 }
 
-int tcp_line_parse(const char *line, unsigned long *inode, unsigned *state, struct client_info *remote)
+int tcp_line_parse(const char *line, struct tcp_socket *out)
 {
     char local[64], rem[64];
-    unsigned port, st;
+    unsigned lport, rport, st;
     unsigned long ino;
     /* "  0: 0100007F:AE6F 0100007F:C0DE 01 00000000:00000000 00:00000000 00000000  1001 0 12345 ..." */
-    if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%*x %63[0-9A-Fa-f]:%x %x %*s %*s %*s %*u %*d %lu", local, rem, &port,
-               &st, &ino) != 5)
+    if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %63[0-9A-Fa-f]:%x %x %*s %*s %*s %*u %*d %lu", local, &lport, rem,
+               &rport, &st, &ino) != 6)
         return -1;
-    struct client_info c = { .known = true, .port = port };
-    if (parse_address(rem, strlen(rem), &c) != 0)
+    struct tcp_socket sock = { .inode = ino, .state = st, .local_port = lport,
+                               .remote = { .known = true, .port = rport } };
+    if (parse_address(rem, strlen(rem), &sock.remote) != 0)
         return -1;
-    *inode = ino;
-    *state = st;
-    *remote = c;
+    *out = sock;
     return 0;
 }
 
@@ -121,43 +125,79 @@ static size_t socket_inodes(const char *root, pid_t pid, unsigned long *out, siz
     return n;
 }
 
-static bool find_peer(const char *root, pid_t pid, const char *table, const unsigned long *inodes, size_t n,
-                      struct client_info *out)
+static bool owned(unsigned long ino, const unsigned long *inodes, size_t n)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%d/net/%s", root, (int)pid, table);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    char line[512];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        unsigned long ino;
-        unsigned state;
-        struct client_info c;
-        if (tcp_line_parse(line, &ino, &state, &c) != 0 || state != TCP_ESTABLISHED)
-            continue;
-        for (size_t i = 0; i < n && !found; i++)
-            if (inodes[i] == ino) {
-                *out = c;
-                found = true;
-            }
-    }
-    fclose(f);
-    return found;
+    for (size_t i = 0; i < n; i++)
+        if (inodes[i] == ino)
+            return true;
+    return false;
 }
 
-const struct client_info *client_lookup(struct client_table *t, pid_t pid, unsigned long serial)
+/* The process's TCP sockets, from both tables. */
+static size_t process_sockets(const char *root, pid_t pid, const unsigned long *inodes, size_t n_inodes,
+                              struct tcp_socket *out, size_t max)
+{
+    size_t n = 0;
+    static const char *const tables[] = { "tcp", "tcp6" };
+    for (size_t t = 0; t < 2; t++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%d/net/%s", root, (int)pid, tables[t]);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        char line[512];
+        struct tcp_socket sock;
+        while (n < max && fgets(line, sizeof line, f))
+            if (tcp_line_parse(line, &sock) == 0 && owned(sock.inode, inodes, n_inodes))
+                out[n++] = sock;
+        fclose(f);
+    }
+    return n;
+}
+
+/* The clients: established connections on a port the process listens on. A session
+ * server's first client is its client; a per-request server's is known only when all its
+ * connections come from one address. */
+static void find_client(const char *root, pid_t pid, enum client_kind kind, struct client_info *out)
+{
+    unsigned long inodes[MAX_SOCKETS];
+    struct tcp_socket socks[MAX_SOCKETS];
+    size_t n_inodes = socket_inodes(root, pid, inodes, MAX_SOCKETS);
+    size_t n = n_inodes ? process_sockets(root, pid, inodes, n_inodes, socks, MAX_SOCKETS) : 0;
+    size_t clients = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (socks[i].state != TCP_ESTABLISHED)
+            continue;
+        bool on_listening_port = kind == CLIENT_SESSION; /* smbd's child no longer listens */
+        for (size_t j = 0; j < n && !on_listening_port; j++)
+            on_listening_port = socks[j].state == TCP_LISTEN && socks[j].local_port == socks[i].local_port;
+        if (!on_listening_port)
+            continue;
+        if (clients == 0) {
+            *out = socks[i].remote;
+        } else if (strcmp(out->addr, socks[i].remote.addr) != 0) {
+            *out = (struct client_info){ .known = false };
+            return; /* several clients: which one made this access is not known */
+        } else {
+            out->port = 0; /* one machine, several connections */
+        }
+        clients++;
+        if (kind == CLIENT_SESSION)
+            return;
+    }
+}
+
+const struct client_info *client_lookup(struct client_table *t, pid_t pid, unsigned long serial,
+                                        enum client_kind kind, long now)
 {
     struct client_entry *e = &t->entries[(size_t)pid % t->capacity];
-    if (e->pid == pid && e->serial == serial)
+    bool fresh = kind == CLIENT_SESSION || now - e->looked_up < 1;
+    if (e->pid == pid && e->serial == serial && fresh)
         return &e->info;
     memset(e, 0, sizeof *e);
     e->pid = pid;
     e->serial = serial;
-    unsigned long inodes[MAX_SOCKETS];
-    size_t n = socket_inodes(t->root, pid, inodes, MAX_SOCKETS);
-    if (n > 0 && !find_peer(t->root, pid, "tcp", inodes, n, &e->info))
-        find_peer(t->root, pid, "tcp6", inodes, n, &e->info);
+    e->looked_up = now;
+    find_client(t->root, pid, kind, &e->info);
     return &e->info;
 }

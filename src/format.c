@@ -208,7 +208,7 @@ static const char *comm_of(const struct event *ev)
 
 static bool have_ids(const struct event *ev)
 {
-    return ev->proc && ev->proc->have_ids;
+    return ev->proc && ev->proc->have_ids && !ev->user_unknown;
 }
 
 static void format_text(struct formatter *f, const struct event *ev, struct strbuf *out)
@@ -271,8 +271,11 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
             json_string_field("user", ev->user, strlen(ev->user), out);
         else
             strbuf_puts(out, ",\"user\":null");
-        if (ev->client && ev->client->known)
-            strbuf_printf(out, ",\"client_addr\":\"%s\",\"client_port\":%u", ev->client->addr, ev->client->port);
+    }
+    if (f->user && ev->client && ev->client->known) {
+        strbuf_printf(out, ",\"client_addr\":\"%s\"", ev->client->addr);
+        if (ev->client->port)
+            strbuf_printf(out, ",\"client_port\":%u", ev->client->port);
     }
     event_types_to_string(ev->types, types);
     strbuf_printf(out, ",\"types\":\"%s\"", types);

@@ -66,15 +66,17 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     if (!ev.path)
         t->stats.no_path++;
     if (t->want_user && ev.proc->have_ids) {
-        ev.uid = ev.proc->uid;
-        if (ev.proc->have_comm && client_serving_process(ev.proc->comm) && t->clients) {
-            ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial);
-            if (ev.proc->have_session_uid)
-                ev.uid = ev.proc->session_uid;
-        }
         struct timespec mono;
         clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-        ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
+        enum client_kind kind = ev.proc->have_comm ? client_kind_of(ev.proc->comm) : CLIENT_NONE;
+        ev.uid = ev.proc->uid;
+        if (kind != CLIENT_NONE)
+            ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial, kind, (long)mono.tv_sec);
+        if (kind == CLIENT_SESSION && ev.proc->have_session_uid)
+            ev.uid = ev.proc->session_uid;
+        ev.user_unknown = kind == CLIENT_PER_REQUEST;
+        if (!ev.user_unknown)
+            ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
     }
     format_event(&t->fmt, &ev, &t->out->buf);
     t->stats.shown++;

@@ -63,6 +63,7 @@ struct event {
     size_t path_len;
     bool path_is_name_only;  /* the directory is gone and unknown: path is the entry name */
     uid_t uid;               /* the user shown: proc->uid, or the session's for file servers */
+    bool user_unknown;       /* a server acting for clients per request: no user can be named */
     const struct client_info *client; /* the network client a file server works for, or NULL */
     bool have_inode;
     bool is_dir;

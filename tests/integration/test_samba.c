@@ -40,18 +40,36 @@ static void stop_smbd(void)
         for (int i = 0; i < 100 && waitpid(smbd, NULL, WNOHANG) == 0; i++)
             usleep(50000);
         kill(-smbd, SIGKILL);
-        /* this process is a subreaper: smbd's orphaned children are ours to reap */
-        while (waitpid(-smbd, NULL, 0) > 0)
-            ;
         smbd = 0;
     }
+    /* smbd's children may have left its process group: end every process that runs
+     * with this test's configuration or as its users. This process is a subreaper, so
+     * the orphans are ours to reap. */
+    shell("pkill -KILL -f -- '-s %s/smb.conf' 2>/dev/null", state_dir);
+    for (size_t i = 0; i < 2; i++)
+        shell("pkill -KILL -u %s 2>/dev/null", users[i]);
+    for (int i = 0; i < 50; i++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (shell("pgrep -f -- '-s %s/smb.conf' >/dev/null", state_dir) != 0)
+            break;
+        usleep(50000);
+    }
+}
+
+static void remove_users(void)
+{
+    for (size_t i = 0; i < 2; i++)
+        for (int tries = 0; tries < 20 && shell("id %s >/dev/null 2>&1", users[i]) == 0; tries++) {
+            if (shell("userdel %s 2>/dev/null", users[i]) != 0)
+                usleep(100000); /* a process of the user is still being reaped */
+        }
 }
 
 static int teardown(void **state)
 {
     stop_smbd();
-    for (size_t i = 0; i < 2; i++)
-        shell("userdel %s 2>/dev/null", users[i]);
+    remove_users();
     if (state_dir[0])
         shell("rm -rf %s", state_dir);
     return scene_teardown(state);
@@ -86,8 +104,8 @@ static int setup(void **state)
             "[share]\n path = %s\n read only = no\n",
             port, state_dir, state_dir, state_dir, state_dir, state_dir, state_dir, state_dir, state_dir, s->mnt);
     fclose(f);
+    remove_users(); /* left by a run that was killed */
     for (size_t i = 0; i < 2; i++) {
-        shell("userdel %s 2>/dev/null", users[i]);
         if (shell("useradd -M -s /usr/sbin/nologin %s", users[i]) != 0 ||
             shell("printf 'Secret-123\\nSecret-123\\n' | smbpasswd -c %s -s -a %s >/dev/null", conf, users[i]) != 0)
             goto fail;
@@ -104,8 +122,9 @@ static int setup(void **state)
     setpgid(smbd, smbd);
     /* ready when it answers */
     for (int i = 0; i < 100; i++) {
-        if (shell("smbclient -N -L //127.0.0.1 -p %d >/dev/null 2>&1", port) == 0 ||
-            shell("smbclient -L //127.0.0.1 -p %d -U %s%%Secret-123 >/dev/null 2>&1", port, users[0]) == 0)
+        /* both users can log in and list the share: smbd is ready */
+        if (shell("smbclient //127.0.0.1/share -p %d -U %s%%Secret-123 -c ls >/dev/null 2>&1", port, users[0]) == 0 &&
+            shell("smbclient //127.0.0.1/share -p %d -U %s%%Secret-123 -c ls >/dev/null 2>&1", port, users[1]) == 0)
             return 0;
         usleep(100000);
     }

@@ -145,25 +145,44 @@ static void test_share_client(void **state)
 static void test_tcp_lines(void **state)
 {
     (void)state;
-    unsigned long inode;
-    unsigned st;
-    struct client_info c;
+    struct tcp_socket sock;
     const char v4[] = "   1: 0100007F:AE6F 0700000A:C3CB 01 00000000:00000000 02:000A7D2A 00000000     0        0 "
                       "4242 2 0000000000000000 20 4 30 10 -1";
-    assert_int_equal(tcp_line_parse(v4, &inode, &st, &c), 0);
-    assert_int_equal(inode, 4242);
-    assert_int_equal(st, 1);
-    assert_string_equal(c.addr, "10.0.0.7");
-    assert_int_equal(c.port, 0xC3CB);
-    const char mapped[] = "   0: 0000000000000000FFFF00000100007F:AE6F 0000000000000000FFFF00000701A8C0:D431 01 "
+    assert_int_equal(tcp_line_parse(v4, &sock), 0);
+    assert_int_equal(sock.inode, 4242);
+    assert_int_equal(sock.state, 1);
+    assert_int_equal(sock.local_port, 0xAE6F);
+    assert_string_equal(sock.remote.addr, "10.0.0.7");
+    assert_int_equal(sock.remote.port, 0xC3CB);
+    const char mapped[] = "   0: 0000000000000000FFFF00000100007F:AE6F 0000000000000000FFFF00000701A8C0:D431 0A "
                           "00000000:00000000 00:00000000 00000000     0        0 77 1 0000000000000000 20 4 1 10 -1";
-    assert_int_equal(tcp_line_parse(mapped, &inode, &st, &c), 0);
-    assert_string_equal(c.addr, "192.168.1.7");
+    assert_int_equal(tcp_line_parse(mapped, &sock), 0);
+    assert_int_equal(sock.state, 10);
+    assert_string_equal(sock.remote.addr, "192.168.1.7");
     const char v6[] = "   0: 00000000000000000000000001000000:AE6F 00000000000000000000000001000000:D431 01 "
                       "00000000:00000000 00:00000000 00000000     0        0 78 1 0000000000000000 20 4 1 10 -1";
-    assert_int_equal(tcp_line_parse(v6, &inode, &st, &c), 0);
-    assert_string_equal(c.addr, "::1");
-    assert_int_equal(tcp_line_parse("  sl  local_address rem_address   st tx_queue rx_queue", &inode, &st, &c), -1);
+    assert_int_equal(tcp_line_parse(v6, &sock), 0);
+    assert_string_equal(sock.remote.addr, "::1");
+    assert_int_equal(tcp_line_parse("  sl  local_address rem_address   st tx_queue rx_queue", &sock), -1);
+}
+
+static void test_nfs_server_user_unknown(void **state)
+{
+    (void)state;
+    struct proc_info ganesha = { .comm = "ganesha.nfsd", .have_comm = true, .have_ids = true };
+    struct client_info one = { .known = true, .addr = "192.0.2.8", .port = 0 };
+    struct event ev = sample();
+    ev.proc = &ganesha;
+    ev.user = NULL;
+    ev.user_unknown = true;
+    ev.have_inode = false;
+    assert_string_equal(formatted(false, true, 0, &ev), "ganesha.nfsd(4242) [?]: CW /home/ann/notes.txt\n");
+    ev.client = &one;
+    assert_string_equal(formatted(false, true, 0, &ev),
+                        "ganesha.nfsd(4242) [?@192.0.2.8]: CW /home/ann/notes.txt\n");
+    assert_string_equal(formatted(true, true, 0, &ev),
+                        "{\"comm\":\"ganesha.nfsd\",\"pid\":4242,\"client_addr\":\"192.0.2.8\",\"types\":\"CW\","
+                        "\"path\":\"/home/ann/notes.txt\"}\n");
 }
 
 static void test_directory_unknown(void **state)
@@ -248,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_directory_unknown),
         cmocka_unit_test(test_share_client),
         cmocka_unit_test(test_tcp_lines),
+        cmocka_unit_test(test_nfs_server_user_unknown),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_overflow_record),
     };
