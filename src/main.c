@@ -125,6 +125,53 @@ static int watch_current_mount(struct watch_setup *w)
     return c.watched ? 1 : 0;
 }
 
+/* PATH...: the mounts that hold them and those below; -d: the directories alone. */
+struct paths_setup {
+    struct watch_setup *w;
+    const struct filter *f;
+};
+
+static bool watch_if_below(void *ctx, const struct mount_entry *m)
+{
+    const struct paths_setup *p = ctx;
+    for (size_t i = 0; i < p->f->n_subtrees; i++)
+        if (strcmp(m->mount_point, p->f->subtrees[i]) != 0 &&
+            path_is_under(m->mount_point, strlen(m->mount_point), p->f->subtrees[i]))
+            return watch_mount(p->w, m);
+    return false;
+}
+
+static int watch_paths(struct watch_setup *w, const struct filter *f)
+{
+    for (size_t i = 0; i < f->n_subtrees; i++) {
+        struct mount_entry m = { .mount_point = f->subtrees[i], .fstype = "PATH argument" };
+        if (!watch_mount(w, &m))
+            return -1; /* the reason is printed */
+    }
+    struct paths_setup p = { w, f };
+    int rc = f->n_subtrees ? mounts_for_each_real("/proc/self/mountinfo", watch_if_below, &p) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "iotrace: cannot read /proc/self/mountinfo: %s\n", strerror(-rc));
+        return -1;
+    }
+    for (size_t i = 0; i < f->n_dirs; i++) {
+        int file_err = w->files->fan_fd >= 0 ? source_mark_dir(w->files, f->dirs[i]) : 0;
+        int dir_err = w->dirs->fan_fd >= 0 ? source_mark_dir(w->dirs, f->dirs[i]) : 0;
+        if (w->dirs->fan_fd >= 0 && dir_err == 0)
+            dir_err = handle_resolver_add(w->handles, f->dirs[i]);
+        if (file_err || dir_err) {
+            fprintf(stderr, "iotrace: cannot watch %s: %s\n", f->dirs[i], strerror(-(file_err ? file_err : dir_err)));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void follow_fork(void *filter, pid_t parent, pid_t child)
+{
+    filter_note_fork(filter, parent, child);
+}
+
 static int setup_signals(sigset_t *run_mask)
 {
     struct sigaction sa = { .sa_handler = on_stop_signal };
@@ -318,6 +365,10 @@ int main(int argc, char **argv)
     case OPTIONS_RUN:
         break;
     }
+    if (options_resolve_paths(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "iotrace: %s\n", err);
+        return 2;
+    }
 
     struct source files, dirs;
     int rc = source_open(&files, cfg.filter.types);
@@ -356,6 +407,9 @@ int main(int argc, char **argv)
     if (cfg.current_mount) {
         if (watch_current_mount(&w) == 0)
             return 1; /* the reason is printed */
+    } else if (cfg.filter.n_subtrees || cfg.filter.n_dirs) {
+        if (watch_paths(&w, &cfg.filter) != 0)
+            return 1;
     } else {
         rc = mounts_for_each_real("/proc/self/mountinfo", watch_mount, &w);
         if (rc < 0) {
@@ -396,7 +450,14 @@ int main(int argc, char **argv)
     /* Without process events (not root in the initial network namespace, or a kernel
      * without the connector) the table falls back to reading /proc per batch. */
     struct procevents pe;
-    proc_table_set_tracked(t.procs, procevents_open(&pe) == 0);
+    bool tracked = procevents_open(&pe) == 0;
+    proc_table_set_tracked(t.procs, tracked);
+    if (cfg.filter.children) {
+        proc_table_on_fork(t.procs, follow_fork, &cfg.filter);
+        if (!tracked)
+            fputs("iotrace: --children needs the kernel's process events, which are not available here: "
+                  "only the processes given with --pid are shown\n", stderr);
+    }
 
     struct source *groups[2] = { &files, &dirs };
     int status = run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);

@@ -41,6 +41,9 @@ const char *in_mnt(struct scene *s, const char *name, int slot);
 /* Starts iotrace in the tmpfs with these arguments (NULL-terminated) and waits until its
  * marks are in place. */
 void start_tracer(struct scene *s, const char *const *args);
+/* Waits until the running tracer has at least n fanotify marks (start_tracer returns
+ * after the first: enough for one mount, not for several). */
+void wait_for_marks(struct scene *s, int n);
 /* SIGINT, wait, read its output. */
 void stop_tracer(struct scene *s);
 /* Waits for it to exit by itself (at most `limit_s` seconds, generous: not a timing test). */
