@@ -1,5 +1,6 @@
 #include "iotrace/format.h"
 #include "iotrace/clients.h"
+#include "iotrace/template.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -201,6 +202,14 @@ static void put_timestamp(struct formatter *f, const struct timespec *t, struct 
     strbuf_printf(out, "%s.%06ld", f->tod_text, usec);
 }
 
+void format_timestamp(struct formatter *f, int style, const struct timespec *t, struct strbuf *out)
+{
+    int saved = f->timestamp;
+    f->timestamp = style;
+    put_timestamp(f, t, out);
+    f->timestamp = saved;
+}
+
 static const char *comm_of(const struct event *ev)
 {
     return ev->proc && ev->proc->have_comm ? ev->proc->comm : "unknown";
@@ -286,7 +295,9 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
 
 void format_event(struct formatter *f, const struct event *ev, struct strbuf *out)
 {
-    if (f->json)
+    if (f->template)
+        template_format(f->template, f, ev, out);
+    else if (f->json)
         format_json(f, ev, out);
     else
         format_text(f, ev, out);

@@ -431,8 +431,9 @@ int main(int argc, char **argv)
 
     struct tracer t = {
         .filter = &cfg.filter,
-        .want_user = cfg.user,
-        .want_inode = cfg.json,
+        .want_user = cfg.user || (cfg.have_template && cfg.template.needs_user_name),
+        .want_ids = cfg.have_template && cfg.template.needs_ids,
+        .want_inode = cfg.json || (cfg.have_template && cfg.template.needs_inode),
         .self = getpid(),
         .procs = proc_table_new("/proc", PROC_CACHE_SIZE),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
@@ -441,6 +442,8 @@ int main(int argc, char **argv)
         .out = &out,
     };
     formatter_init(&t.fmt, cfg.json, cfg.user, cfg.timestamp);
+    if (cfg.have_template)
+        t.fmt.template = &cfg.template;
     sigset_t run_mask;
     if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask) != 0) {
         fputs("iotrace: cannot set up: out of memory or signals\n", stderr);

@@ -32,6 +32,10 @@ const char options_usage[] =
     "  -d, --dir=DIR            only files directly in DIR, not below (repeatable)\n"
     "      --exclude-path=PATH  not PATH nor anything under it (repeatable)\n"
     "  -j, --json               one JSON object per line (JSON Lines)\n"
+    "      --format=FMT         each event as FMT: %T time, %t epoch time, %c command,\n"
+    "                           %p pid, %u user, %U uid, %g gid, %e event types,\n"
+    "                           %f path, %d device, %i inode, %% a percent sign;\n"
+    "                           \\t tab, \\n newline. E.g. --format '%t,%c,%p,%e,%f'\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
     "\n"
@@ -58,6 +62,7 @@ enum {
     OPT_CHILDREN,
     OPT_EXCLUDE_COMMAND,
     OPT_EXCLUDE_PATH,
+    OPT_FORMAT,
 };
 
 static int add_arg(const char ***list, size_t *n, const char *arg)
@@ -105,6 +110,7 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "exclude-command", required_argument, NULL, OPT_EXCLUDE_COMMAND },
         { "dir", required_argument, NULL, 'd' },
         { "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
+        { "format", required_argument, NULL, OPT_FORMAT },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -219,6 +225,13 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
             if (add_arg(&cfg->exclude_path_args, &cfg->n_exclude_path_args, optarg) != 0)
                 goto out_of_memory;
             break;
+        case OPT_FORMAT:
+            if (cfg->have_template)
+                template_free(&cfg->template);
+            if (template_parse(optarg, &cfg->template, err, err_size) != 0)
+                return OPTIONS_ERROR;
+            cfg->have_template = true;
+            break;
         case 'h':
             return OPTIONS_HELP;
         case 'V':
@@ -244,6 +257,12 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     }
     if (cfg->filter.children && cfg->filter.n_pids == 0) {
         snprintf(err, err_size, "--children needs --pid (whose children to follow?)");
+        return OPTIONS_ERROR;
+    }
+    if (cfg->have_template && (cfg->json || cfg->timestamp || cfg->user)) {
+        snprintf(err, err_size, "--format says what each line holds: it cannot be combined with %s "
+                 "(use %%T or %%t for the time, %%u for the user)",
+                 cfg->json ? "--json" : cfg->timestamp ? "--timestamp" : "--user");
         return OPTIONS_ERROR;
     }
     if (cfg->current_mount && (cfg->n_path_args || cfg->n_dir_args)) {
@@ -324,6 +343,9 @@ int options_resolve_paths(struct config *cfg, char *err, size_t err_size)
 void config_free(struct config *cfg)
 {
     filter_free(&cfg->filter);
+    if (cfg->have_template)
+        template_free(&cfg->template);
+    cfg->have_template = false;
     free(cfg->path_args);
     free(cfg->dir_args);
     free(cfg->exclude_path_args);

@@ -52,7 +52,7 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     /* Cheapest first: the process table is in memory (tracked) or one small /proc read
      * per process and batch; a path is a readlink per event; a user name is an NSS
      * look-up, done last and only for what is shown. */
-    bool want_ids = t->want_user || filter_needs_ids(f);
+    bool want_ids = t->want_user || t->want_ids || filter_needs_ids(f);
     if (filter_needs_process(f)) {
         ev.proc = proc_lookup(t->procs, r->pid, want_ids);
         if (!filter_keep_process(f, ev.proc))
@@ -78,8 +78,9 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         ev.proc = proc_lookup(t->procs, r->pid, want_ids);
     if (!ev.path)
         t->stats.no_path++;
+    if (ev.proc->have_ids)
+        ev.uid = ev.proc->uid; /* for --format's %U, without a name look-up */
     if (t->want_user && ev.proc->have_ids) {
-        ev.uid = ev.proc->uid;
         if (ev.proc->have_comm && client_serving_process(ev.proc->comm) && t->clients) {
             ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial);
             if (ev.proc->have_session_uid)

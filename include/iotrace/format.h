@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <time.h>
 
+struct template;
+
 struct formatter {
+    const struct template *template; /* --format: replaces the text line when set */
     bool json;
     bool user;
     int timestamp;      /* 0 none, 1 HH:MM:SS.uuuuuu (local), 2 seconds since the epoch */
@@ -20,6 +23,9 @@ struct formatter {
 void formatter_init(struct formatter *f, bool json, bool user, int timestamp);
 
 void format_event(struct formatter *f, const struct event *ev, struct strbuf *out);
+/* A time as -t (style 1, local HH:MM:SS.uuuuuu) or -tt (style 2, epoch) print it. */
+void format_timestamp(struct formatter *f, int style, const struct timespec *t, struct strbuf *out);
+
 /* A gap in the stream: the kernel's queue overflowed. JSON only; text mode reports
  * overflows on stderr so that grep pipelines see only event lines. */
 void format_overflow(struct formatter *f, const struct timespec *when, unsigned long overflows,

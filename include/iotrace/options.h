@@ -3,6 +3,7 @@
 #define IOTRACE_OPTIONS_H
 
 #include "iotrace/filter.h"
+#include "iotrace/template.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,8 @@ struct config {
     int timestamp;           /* -t: 0 none, 1 time of day, 2 seconds since the epoch */
     bool user;               /* -u */
     bool json;               /* -j */
+    bool have_template;      /* --format */
+    struct template template;
     struct filter filter;    /* -p, -f, -C, -U, --pid, --exclude-*; paths once resolved */
     /* as given on the command line, until options_resolve_paths() */
     const char **path_args;  /* PATH... */

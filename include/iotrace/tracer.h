@@ -23,7 +23,8 @@ struct tracer_stats {
 
 struct tracer {
     const struct filter *filter;
-    bool want_user;
+    bool want_user;             /* the user name (and so the uid) */
+    bool want_ids;              /* the uid and gid, without the name */
     bool want_inode;            /* JSON carries device and inode */
     pid_t self;
     struct proc_table *procs;

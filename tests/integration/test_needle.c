@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,24 @@ static void test_pid_children(void **state)
     assert_int_not_equal(child, grandchild);
 }
 
+static void test_format_csv_and_tsv(void **state)
+{
+    struct scene *s = *state;
+    start_tracer(s, A("-c", "-f", "O", "--format", "%c,%p,%u,%U,%e,%f"));
+    pid_t touch = run_cmd(s, A("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "touch", "a,b c"));
+    stop_tracer(s);
+    struct passwd *nobody = getpwnam("nobody");
+    assert_non_null(nobody);
+    expect_line("touch,%d,nobody,%u,O,%s/a\\x2cb c", (int)touch, (unsigned)nobody->pw_uid, s->mnt);
+    assert_output(s->out);
+
+    start_tracer(s, A("-c", "-f", "O", "--format", "%p\\t%e\\t%f"));
+    touch = run_cmd(s, A("touch", "tab\there"));
+    stop_tracer(s);
+    expect_line("%d\tO\t%s/tab\\there", (int)touch, s->mnt);
+    assert_output(s->out);
+}
+
 static void test_filter_errors(void **state)
 {
     struct scene *s = *state;
@@ -233,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exclude_command, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_pid_alone, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_pid_children, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_format_csv_and_tsv, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_filter_errors, scene_setup, scene_teardown),
     };
     return cmocka_run_group_tests_name("iotrace filters and output shaping", tests, NULL, NULL);

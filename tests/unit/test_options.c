@@ -119,6 +119,10 @@ static void test_bad_values(void **state)
     expect_error("cannot be combined", ARGC("-c", "/tmp"), ARGV("-c", "/tmp"));
     expect_error("cannot be combined", ARGC("-c", "-d", "/tmp"), ARGV("-c", "-d", "/tmp"));
     expect_error("process name", ARGC("--exclude-command="), ARGV("--exclude-command="));
+    expect_error("unknown directive '%x'", ARGC("--format", "%x"), ARGV("--format", "%x"));
+    expect_error("cannot be combined with --json", ARGC("-j", "--format", "%f"), ARGV("-j", "--format", "%f"));
+    expect_error("cannot be combined with --timestamp", ARGC("--format", "%f", "-t"), ARGV("--format", "%f", "-t"));
+    expect_error("cannot be combined with --user", ARGC("--format", "%f", "-u"), ARGV("--format", "%f", "-u"));
     expect_error("process name", ARGC("-C", ""), ARGV("-C", ""));
 }
 
