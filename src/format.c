@@ -176,14 +176,19 @@ static void json_byte_array(const char *s, size_t len, struct strbuf *out)
     strbuf_putc(out, ']');
 }
 
-/* "key":"value" and, when value is not valid UTF-8, "key_raw":[bytes] */
-static void json_string_field(const char *key, const char *s, size_t len, struct strbuf *out)
+void format_json_field(const char *key, const char *s, size_t len, struct strbuf *out)
 {
-    strbuf_printf(out, ",\"%s\":", key);
+    strbuf_printf(out, "\"%s\":", key);
     if (!escape_json(s, len, out)) {
         strbuf_printf(out, ",\"%s_raw\":", key);
         json_byte_array(s, len, out);
     }
+}
+
+static void json_string_field(const char *key, const char *s, size_t len, struct strbuf *out)
+{
+    strbuf_putc(out, ',');
+    format_json_field(key, s, len, out);
 }
 
 static void put_timestamp(struct formatter *f, const struct timespec *t, struct strbuf *out)

@@ -190,9 +190,12 @@ static int setup_signals(sigset_t *run_mask)
     return sigprocmask(SIG_BLOCK, &blocked, run_mask);
 }
 
-static void print_summary(const struct tracer_stats *st)
+static void print_summary(const struct tracer_stats *st, bool quiet)
 {
-    fprintf(stderr, "iotrace: %lu events shown", st->shown);
+    if (quiet)
+        fprintf(stderr, "iotrace: %lu events counted", st->counted);
+    else
+        fprintf(stderr, "iotrace: %lu events shown", st->shown);
     if (st->overflows == 0 && st->read_errors == 0) {
         fputs(", none lost\n", stderr);
         return;
@@ -286,6 +289,43 @@ static int read_and_handle(struct source *groups[2], bool files_ready, bool dirs
     return status;
 }
 
+static const char *summary_user_name(void *users, uid_t uid)
+{
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+    return user_name(users, uid, (long)mono.tv_sec);
+}
+
+/* --summary: JSON goes with the events; a text table goes to stderr, so that grep
+ * pipelines see only event lines, unless -q left the output to it alone. Then counting
+ * starts afresh. Returns like handle_batch. */
+static int write_summary(struct tracer *t, const struct config *cfg, struct output *out, const char *out_name)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (cfg->json) {
+        summary_report_json(t->summary, (size_t)cfg->top, &now, summary_user_name, t->users, &out->buf);
+    } else if (cfg->quiet) {
+        if (cfg->interval && isatty(out->fd))
+            strbuf_puts(&out->buf, "\033[H\033[2J"); /* a top-like view: redraw in place */
+        summary_report_text(t->summary, (size_t)cfg->top, &now, summary_user_name, t->users, &out->buf);
+    } else {
+        struct strbuf text = { 0 };
+        summary_report_text(t->summary, (size_t)cfg->top, &now, summary_user_name, t->users, &text);
+        fwrite(text.data, 1, text.len, stderr);
+        strbuf_free(&text);
+    }
+    summary_reset(t->summary, &now);
+    int err = output_flush(out);
+    if (err == -EPIPE)
+        return -1;
+    if (err) {
+        fprintf(stderr, "iotrace: cannot write to %s: %s\n", out_name, strerror(-err));
+        return 1;
+    }
+    return 0;
+}
+
 /* Returns the exit status, or -1 to exit quietly with 0. */
 static int run(struct source *groups[2], struct procevents *pe, struct tracer *t, struct output *out,
                const struct config *cfg, const char *out_name, const sigset_t *run_mask)
@@ -307,16 +347,31 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += cfg->seconds;
     }
+    struct timespec next_report;
+    clock_gettime(CLOCK_MONOTONIC, &next_report);
+    next_report.tv_sec += cfg->interval;
     while (!stop_requested && status == 0) {
+        if (cfg->interval && remaining_ms(&next_report) == 0) {
+            next_report.tv_sec += cfg->interval;
+            if ((status = write_summary(t, cfg, out, out_name)) != 0)
+                break;
+        }
         struct pollfd pfd[4] = { { .fd = groups[0]->fan_fd, .events = POLLIN },
                                  { .fd = groups[1]->fan_fd, .events = POLLIN },
                                  { .fd = pe->connector_fd, .events = POLLIN },
                                  { .fd = pe->taskstats_fd, .events = POLLIN } };
         struct timespec timeout, *tp = NULL;
+        int ms = -1;
         if (cfg->seconds) {
-            int ms = remaining_ms(&deadline);
+            ms = remaining_ms(&deadline);
             if (ms == 0)
                 break;
+        }
+        if (cfg->interval) {
+            int to_report = remaining_ms(&next_report);
+            ms = ms < 0 || to_report < ms ? to_report : ms;
+        }
+        if (ms >= 0) {
             timeout.tv_sec = ms / 1000;
             timeout.tv_nsec = (ms % 1000) * 1000000L;
             tp = &timeout;
@@ -342,6 +397,8 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
     for (int i = 0; i < 64 && status == 0; i++)
         if ((status = read_and_handle(groups, true, true, pe, t, out, out_name, bufs, &got)) != 0 || !got)
             break;
+    if (t->summary && status == 0)
+        status = write_summary(t, cfg, out, out_name);
     free(bufs[0]);
     free(bufs[1]);
     return status;
@@ -440,7 +497,14 @@ int main(int argc, char **argv)
         .handles = handles,
         .clients = client_table_new("/proc", CLIENT_CACHE_SIZE),
         .out = &out,
+        .quiet = cfg.quiet,
     };
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    if (cfg.summary && !(t.summary = summary_new(SUMMARY_MAX_KEYS, &started))) {
+        fputs("iotrace: out of memory\n", stderr);
+        return 1;
+    }
     formatter_init(&t.fmt, cfg.json, cfg.user, cfg.timestamp);
     if (cfg.have_template)
         t.fmt.template = &cfg.template;
@@ -466,7 +530,7 @@ int main(int argc, char **argv)
     int status = run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);
     procevents_close(&pe);
     if (status >= 0)
-        print_summary(&t.stats);
+        print_summary(&t.stats, cfg.quiet);
     else
         status = 0;
 

@@ -36,6 +36,11 @@ const char options_usage[] =
     "                           %p pid, %u user, %U uid, %g gid, %e event types,\n"
     "                           %f path, %d device, %i inode, %% a percent sign;\n"
     "                           \\t tab, \\n newline. E.g. --format '%t,%c,%p,%e,%f'\n"
+    "      --summary            at the end, the busiest files, processes and users,\n"
+    "                           with counts per event type (on stderr; JSON with -j)\n"
+    "      --interval=N         with --summary, also every N seconds\n"
+    "      --top=N              rows per summary table (default 10)\n"
+    "  -q, --quiet              no per-event lines: with --summary, a top-like view\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
     "\n"
@@ -63,6 +68,9 @@ enum {
     OPT_EXCLUDE_COMMAND,
     OPT_EXCLUDE_PATH,
     OPT_FORMAT,
+    OPT_SUMMARY,
+    OPT_INTERVAL,
+    OPT_TOP,
 };
 
 static int add_arg(const char ***list, size_t *n, const char *arg)
@@ -111,6 +119,10 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "dir", required_argument, NULL, 'd' },
         { "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
         { "format", required_argument, NULL, OPT_FORMAT },
+        { "summary", no_argument, NULL, OPT_SUMMARY },
+        { "interval", required_argument, NULL, OPT_INTERVAL },
+        { "top", required_argument, NULL, OPT_TOP },
+        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -119,10 +131,11 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     char bad;
 
     cfg->filter.types = EV_ALL_TYPES;
+    cfg->top = 10;
     optind = 0; /* also resets getopt's internal state, so tests can parse twice */
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, ":co:s:tup:f:C:jU:d:hV", long_options, NULL);
+        int c = getopt_long(argc, argv, ":co:s:tup:f:C:jU:d:qhV", long_options, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -232,6 +245,26 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
                 return OPTIONS_ERROR;
             cfg->have_template = true;
             break;
+        case OPT_SUMMARY:
+            cfg->summary = true;
+            break;
+        case OPT_INTERVAL:
+            if (parse_long(optarg, 1, INT_MAX, &value) != 0) {
+                snprintf(err, err_size, "invalid --interval '%s' (a whole number of seconds, 1 or more)", optarg);
+                return OPTIONS_ERROR;
+            }
+            cfg->interval = value;
+            break;
+        case OPT_TOP:
+            if (parse_long(optarg, 1, 1000000, &value) != 0) {
+                snprintf(err, err_size, "invalid --top '%s' (a whole number, 1 or more)", optarg);
+                return OPTIONS_ERROR;
+            }
+            cfg->top = value;
+            break;
+        case 'q':
+            cfg->quiet = true;
+            break;
         case 'h':
             return OPTIONS_HELP;
         case 'V':
@@ -257,6 +290,14 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     }
     if (cfg->filter.children && cfg->filter.n_pids == 0) {
         snprintf(err, err_size, "--children needs --pid (whose children to follow?)");
+        return OPTIONS_ERROR;
+    }
+    if ((cfg->interval || cfg->top != 10) && !cfg->summary) {
+        snprintf(err, err_size, "%s needs --summary", cfg->interval ? "--interval" : "--top");
+        return OPTIONS_ERROR;
+    }
+    if (cfg->quiet && !cfg->summary) {
+        snprintf(err, err_size, "--quiet needs --summary (otherwise nothing would be shown)");
         return OPTIONS_ERROR;
     }
     if (cfg->have_template && (cfg->json || cfg->timestamp || cfg->user)) {

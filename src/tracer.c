@@ -52,7 +52,7 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     /* Cheapest first: the process table is in memory (tracked) or one small /proc read
      * per process and batch; a path is a readlink per event; a user name is an NSS
      * look-up, done last and only for what is shown. */
-    bool want_ids = t->want_user || t->want_ids || filter_needs_ids(f);
+    bool want_ids = t->want_user || t->want_ids || t->summary || filter_needs_ids(f);
     if (filter_needs_process(f)) {
         ev.proc = proc_lookup(t->procs, r->pid, want_ids);
         if (!filter_keep_process(f, ev.proc))
@@ -90,6 +90,11 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
         ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
     }
+    t->stats.counted++;
+    if (t->summary)
+        summary_add(t->summary, &ev);
+    if (t->quiet)
+        return;
     format_event(&t->fmt, &ev, &t->out->buf);
     t->stats.shown++;
 }

@@ -39,6 +39,9 @@ void escape_text(const char *s, size_t len, bool space_too, struct strbuf *out);
  * Returns false when some byte was invalid, so the caller adds a _raw array. */
 bool escape_json(const char *s, size_t len, struct strbuf *out);
 
+/* "key":"value" and, when value is not valid UTF-8, ,"key_raw":[bytes] too. */
+void format_json_field(const char *key, const char *s, size_t len, struct strbuf *out);
+
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when s starts an invalid one. */
 size_t utf8_sequence_length(const unsigned char *s, size_t left, unsigned *codepoint);
 

@@ -15,6 +15,10 @@ struct config {
     int timestamp;           /* -t: 0 none, 1 time of day, 2 seconds since the epoch */
     bool user;               /* -u */
     bool json;               /* -j */
+    bool summary;            /* --summary */
+    long interval;           /* --interval: seconds between summaries, 0 for only at the end */
+    long top;                /* --top: rows per summary table */
+    bool quiet;              /* -q: no per-event lines */
     bool have_template;      /* --format */
     struct template template;
     struct filter filter;    /* -p, -f, -C, -U, --pid, --exclude-*; paths once resolved */

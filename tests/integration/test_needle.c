@@ -220,6 +220,111 @@ static void test_format_csv_and_tsv(void **state)
     assert_output(s->out);
 }
 
+/* The text after the first line (which holds local times). */
+static const char *after_first_line(const char *text)
+{
+    const char *nl = strchr(text, '\n');
+    return nl ? nl + 1 : "";
+}
+
+static void test_summary_text(void **state)
+{
+    struct scene *s = *state;
+    start_tracer(s, A("-c", "-f", "O", "--summary", "-q", "--top", "2"));
+    pid_t many = run_cmd(s, A("touch", "f1", "f2", "f3"));
+    pid_t one = run_cmd(s, A("touch", "f1"));
+    stop_tracer(s);
+
+    assert_int_equal(s->exit_status, 0);
+    assert_non_null(strstr(s->out, ": 4 events\n"));
+    expect_line("  EVENTS       O  FILE");
+    expect_line("       2       2  %s", in_mnt(s, "f1", 0));
+    expect_line("       1       1  %s", in_mnt(s, "f2", 0));
+    expect_line("       1       1  (1 more files)");
+    expect_line("  EVENTS       O  PROCESS");
+    expect_line("       3       3  touch(%d)", (int)many);
+    expect_line("       1       1  touch(%d)", (int)one);
+    expect_line("  EVENTS       O  USER");
+    expect_line("       4       4  root");
+    assert_output(after_first_line(s->out));
+    assert_string_equal(s->err, "iotrace: 4 events counted, none lost\n");
+
+    /* without -q: event lines on stdout, the table on stderr */
+    start_tracer(s, A("-c", "-f", "O", "--summary"));
+    pid_t touch = run_cmd(s, A("touch", "f4"));
+    stop_tracer(s);
+    expect_line("touch(%d): O %s", (int)touch, in_mnt(s, "f4", 0));
+    assert_output(s->out);
+    expect_line("  EVENTS       O  FILE");
+    expect_line("       1       1  %s", in_mnt(s, "f4", 0));
+    expect_line("  EVENTS       O  PROCESS");
+    expect_line("       1       1  touch(%d)", (int)touch);
+    expect_line("  EVENTS       O  USER");
+    expect_line("       1       1  root");
+    expect_line("iotrace: 1 events shown, none lost");
+    assert_output(after_first_line(s->err));
+}
+
+static void test_summary_json(void **state)
+{
+    struct scene *s = *state;
+    start_tracer(s, A("-c", "-f", "O", "-j", "--summary", "-q"));
+    pid_t touch = run_cmd(s, A("touch", "j1", "j2"));
+    stop_tracer(s);
+
+    double start, end;
+    int consumed = 0;
+    assert_int_equal(sscanf(s->out, "{\"summary\":{\"start\":%lf,\"end\":%lf,%n", &start, &end, &consumed), 2);
+    assert_true(end >= start);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "\"events\":2,\"types\":{\"O\":2},\"limit\":10000,"
+             "\"files\":[{\"path\":\"%s\",\"events\":1,\"types\":{\"O\":1}},"
+             "{\"path\":\"%s\",\"events\":1,\"types\":{\"O\":1}}],"
+             "\"processes\":[{\"comm\":\"touch\",\"pid\":%d,\"events\":2,\"types\":{\"O\":2}}],"
+             "\"users\":[{\"user\":\"root\",\"uid\":0,\"events\":2,\"types\":{\"O\":2}}]}}\n",
+             in_mnt(s, "j1", 0), in_mnt(s, "j2", 1), (int)touch);
+    assert_string_equal(s->out + consumed, want);
+}
+
+/* Waits (generously: not a timing test) until the tracer's output holds `needle`. */
+static char *wait_for_output(const char *path, const char *needle)
+{
+    for (int i = 0; i < 3000; i++) {
+        char *text = read_file(path);
+        if (strstr(text, needle))
+            return text;
+        free(text);
+        usleep(10000);
+    }
+    fail_msg("'%s' never appeared in %s", needle, path);
+    return NULL;
+}
+
+static void test_summary_interval(void **state)
+{
+    struct scene *s = *state;
+    start_tracer(s, A("-c", "-f", "O", "--summary", "--interval", "1", "-q"));
+    run_cmd(s, A("touch", "first"));
+    char first_row[256], second_row[256];
+    snprintf(first_row, sizeof first_row, "       1       1  %s\n", in_mnt(s, "first", 0));
+    snprintf(second_row, sizeof second_row, "       1       1  %s\n", in_mnt(s, "second", 0));
+    free(wait_for_output(s->out_path, first_row));
+    run_cmd(s, A("touch", "second"));
+    free(wait_for_output(s->out_path, second_row));
+    stop_tracer(s);
+
+    /* each report counts its own interval: the one with "second" has not "first" */
+    const char *report = strstr(s->out, second_row);
+    assert_non_null(report);
+    while (report > s->out && strncmp(report, "iotrace summary", 15) != 0)
+        report--;
+    const char *next = strstr(report + 1, "iotrace summary");
+    const char *found = strstr(report, first_row);
+    assert_true(found == NULL || (next && found > next));
+    assert_string_equal(s->err, "iotrace: 2 events counted, none lost\n");
+}
+
 static void test_filter_errors(void **state)
 {
     struct scene *s = *state;
@@ -253,6 +358,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pid_alone, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_pid_children, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_format_csv_and_tsv, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_summary_text, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_summary_json, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_summary_interval, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_filter_errors, scene_setup, scene_teardown),
     };
     return cmocka_run_group_tests_name("iotrace filters and output shaping", tests, NULL, NULL);

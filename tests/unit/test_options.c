@@ -30,6 +30,17 @@ static void test_defaults(void **state)
     assert_false(cfg.user);
     assert_false(cfg.json);
     assert_int_equal(cfg.filter.types, EV_ALL_TYPES);
+    assert_false(cfg.summary);
+    assert_int_equal(cfg.top, 10);
+    config_free(&cfg);
+
+    assert_int_equal(parse(&cfg, err, ARGC("--summary", "--interval=5", "--top", "3", "-q"),
+                           ARGV("--summary", "--interval=5", "--top", "3", "-q")),
+                     OPTIONS_RUN);
+    assert_true(cfg.summary);
+    assert_int_equal(cfg.interval, 5);
+    assert_int_equal(cfg.top, 3);
+    assert_true(cfg.quiet);
     config_free(&cfg);
 }
 
@@ -119,6 +130,11 @@ static void test_bad_values(void **state)
     expect_error("cannot be combined", ARGC("-c", "/tmp"), ARGV("-c", "/tmp"));
     expect_error("cannot be combined", ARGC("-c", "-d", "/tmp"), ARGV("-c", "-d", "/tmp"));
     expect_error("process name", ARGC("--exclude-command="), ARGV("--exclude-command="));
+    expect_error("--interval needs --summary", ARGC("--interval", "5"), ARGV("--interval", "5"));
+    expect_error("--top needs --summary", ARGC("--top", "3"), ARGV("--top", "3"));
+    expect_error("--quiet needs --summary", ARGC("-q"), ARGV("-q"));
+    expect_error("invalid --interval '0'", ARGC("--summary", "--interval", "0"), ARGV("--summary", "--interval", "0"));
+    expect_error("invalid --top 'x'", ARGC("--summary", "--top", "x"), ARGV("--summary", "--top", "x"));
     expect_error("unknown directive '%x'", ARGC("--format", "%x"), ARGV("--format", "%x"));
     expect_error("cannot be combined with --json", ARGC("-j", "--format", "%f"), ARGV("-j", "--format", "%f"));
     expect_error("cannot be combined with --timestamp", ARGC("--format", "%f", "-t"), ARGV("--format", "%f", "-t"));
