@@ -28,11 +28,18 @@
 #define CLIENT_CACHE_SIZE 1024
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
 }
 
 static void print_sudo_hint(int argc, char **argv)
@@ -172,7 +179,8 @@ static void follow_fork(void *filter, pid_t parent, pid_t child)
     filter_note_fork(filter, parent, child);
 }
 
-static int setup_signals(sigset_t *run_mask)
+/* hup_reopens: with -o, SIGHUP reopens the file (logrotate) instead of stopping. */
+static int setup_signals(sigset_t *run_mask, bool hup_reopens)
 {
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigset_t blocked;
@@ -180,6 +188,7 @@ static int setup_signals(sigset_t *run_mask)
     sigemptyset(&sa.sa_mask);
     sigemptyset(&blocked);
     for (const int *s = (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 }; *s; s++) {
+        sa.sa_handler = *s == SIGHUP && hup_reopens ? on_reopen_signal : on_stop_signal;
         if (sigaction(*s, &sa, NULL) != 0)
             return -1;
         sigaddset(&blocked, *s);
@@ -289,6 +298,13 @@ static int read_and_handle(struct source *groups[2], bool files_ready, bool dirs
     return status;
 }
 
+static void ignore_output_file(struct source *files, const struct output *out)
+{
+    struct stat st;
+    if (files->fan_fd >= 0 && fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode))
+        source_ignore_file(files, out->fd); /* best effort: our own pid is filtered anyway */
+}
+
 static const char *summary_user_name(void *users, uid_t uid)
 {
     struct timespec mono;
@@ -351,6 +367,17 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
     clock_gettime(CLOCK_MONOTONIC, &next_report);
     next_report.tv_sec += cfg->interval;
     while (!stop_requested && status == 0) {
+        if (reopen_requested) {
+            /* Between batches the buffer is empty and every line read so far is in the
+             * old file: nothing is lost or written twice across the rotation. */
+            reopen_requested = 0;
+            int err = output_reopen(out, cfg->output_path);
+            if (err)
+                fprintf(stderr, "iotrace: cannot reopen %s: %s; still writing to the file it was\n",
+                        cfg->output_path, strerror(-err));
+            else
+                ignore_output_file(groups[0], out);
+        }
         if (cfg->interval && remaining_ms(&next_report) == 0) {
             next_report.tv_sec += cfg->interval;
             if ((status = write_summary(t, cfg, out, out_name)) != 0)
@@ -448,7 +475,7 @@ int main(int argc, char **argv)
 
     struct output out;
     const char *out_name = cfg.output_path ? cfg.output_path : "standard output";
-    rc = output_open(&out, cfg.output_path);
+    rc = cfg.append ? output_open_append(&out, cfg.output_path) : output_open(&out, cfg.output_path);
     if (rc) {
         fprintf(stderr, "iotrace: cannot create %s: %s%s\n", cfg.output_path, strerror(-rc),
                 rc == -EEXIST ? " (iotrace never overwrites a file; choose a new name)" : "");
@@ -479,12 +506,8 @@ int main(int argc, char **argv)
         }
     }
 
-    struct stat st;
-    if (cfg.output_path && fstat(out.fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        /* best effort: our own pid is filtered anyway */
-        if (files.fan_fd >= 0)
-            source_ignore_file(&files, out.fd);
-    }
+    if (cfg.output_path)
+        ignore_output_file(&files, &out);
 
     struct tracer t = {
         .filter = &cfg.filter,
@@ -509,7 +532,7 @@ int main(int argc, char **argv)
     if (cfg.have_template)
         t.fmt.template = &cfg.template;
     sigset_t run_mask;
-    if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask) != 0) {
+    if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask, cfg.output_path != NULL) != 0) {
         fputs("iotrace: cannot set up: out of memory or signals\n", stderr);
         return 1;
     }

@@ -16,7 +16,9 @@ const char options_usage[] =
     "With PATH arguments, only accesses under these directories (recursively).\n"
     "\n"
     "  -c, --current-mount      only the mount that holds the current directory\n"
-    "  -o, --output=FILE        write events to FILE (a new file) instead of stdout\n"
+    "  -o, --output=FILE        write events to FILE (a new file) instead of stdout;\n"
+    "                           SIGHUP reopens FILE (for logrotate)\n"
+    "      --append             with -o, add to FILE when it exists\n"
     "  -s, --seconds=N          stop after N seconds\n"
     "  -t, --timestamp          prefix each event with HH:MM:SS.uuuuuu;\n"
     "                           twice (-tt) for seconds since the epoch\n"
@@ -71,6 +73,7 @@ enum {
     OPT_SUMMARY,
     OPT_INTERVAL,
     OPT_TOP,
+    OPT_APPEND,
 };
 
 static int add_arg(const char ***list, size_t *n, const char *arg)
@@ -123,6 +126,7 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "interval", required_argument, NULL, OPT_INTERVAL },
         { "top", required_argument, NULL, OPT_TOP },
         { "quiet", no_argument, NULL, 'q' },
+        { "append", no_argument, NULL, OPT_APPEND },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -265,6 +269,9 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         case 'q':
             cfg->quiet = true;
             break;
+        case OPT_APPEND:
+            cfg->append = true;
+            break;
         case 'h':
             return OPTIONS_HELP;
         case 'V':
@@ -294,6 +301,10 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     }
     if ((cfg->interval || cfg->top != 10) && !cfg->summary) {
         snprintf(err, err_size, "%s needs --summary", cfg->interval ? "--interval" : "--top");
+        return OPTIONS_ERROR;
+    }
+    if (cfg->append && !cfg->output_path) {
+        snprintf(err, err_size, "--append needs --output FILE");
         return OPTIONS_ERROR;
     }
     if (cfg->quiet && !cfg->summary) {

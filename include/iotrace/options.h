@@ -11,6 +11,7 @@
 struct config {
     bool current_mount;      /* -c */
     const char *output_path; /* -o, NULL for stdout */
+    bool append;             /* --append: -o may name an existing file */
     long seconds;            /* -s, 0 to run until stopped */
     int timestamp;           /* -t: 0 none, 1 time of day, 2 seconds since the epoch */
     bool user;               /* -u */

@@ -325,6 +325,63 @@ static void test_summary_interval(void **state)
     assert_string_equal(s->err, "iotrace: 2 events counted, none lost\n");
 }
 
+static void test_append(void **state)
+{
+    struct scene *s = *state;
+    const char *log = in_mnt(s, "log", 7);
+    FILE *f = fopen(log, "w");
+    fputs("an earlier line\n", f);
+    fclose(f);
+    start_tracer(s, A("-c", "-f", "O", "-o", "log", "--append"));
+    pid_t touch = run_cmd(s, A("touch", "a"));
+    stop_tracer(s);
+
+    assert_int_equal(s->exit_status, 0);
+    char *text = read_file(log);
+    expect_line("an earlier line");
+    expect_line("touch(%d): O %s", (int)touch, in_mnt(s, "a", 0));
+    assert_output(text);
+    free(text);
+}
+
+/* logrotate's way: move the file away, SIGHUP, and iotrace writes to a new file. */
+static void test_sighup_reopens(void **state)
+{
+    struct scene *s = *state;
+    char log[512], rotated[512];
+    snprintf(log, sizeof log, "%s", in_mnt(s, "log", 0));
+    snprintf(rotated, sizeof rotated, "%s", in_mnt(s, "log.1", 0));
+    start_tracer(s, A("-c", "-f", "O", "-o", "log"));
+    pid_t before = run_cmd(s, A("touch", "before"));
+    char row[512];
+    snprintf(row, sizeof row, "%s\n", in_mnt(s, "before", 0));
+    free(wait_for_output(log, row));
+    assert_int_equal(rename(log, rotated), 0);
+    kill(s->tracer, SIGHUP);
+    struct stat st;
+    for (int i = 0; i < 3000 && stat(log, &st) != 0; i++) /* until it has reopened */
+        usleep(10000);
+    assert_int_equal(stat(log, &st), 0);
+    pid_t after = run_cmd(s, A("touch", "after"));
+    stop_tracer(s);
+
+    assert_int_equal(s->exit_status, 0);
+    assert_string_equal(s->err, "iotrace: 2 events shown, none lost\n");
+    char *old = read_file(rotated), *new = read_file(log);
+    expect_line("touch(%d): O %s", (int)before, in_mnt(s, "before", 0));
+    assert_output(old);
+    expect_line("touch(%d): O %s", (int)after, in_mnt(s, "after", 0));
+    assert_output(new);
+    free(old);
+    free(new);
+
+    /* without -o, SIGHUP still means stop */
+    start_tracer(s, A("-c"));
+    kill(s->tracer, SIGHUP);
+    wait_tracer(s, 30);
+    assert_int_equal(s->exit_status, 0);
+}
+
 static void test_filter_errors(void **state)
 {
     struct scene *s = *state;
@@ -361,6 +418,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_summary_text, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_summary_json, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_summary_interval, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_append, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_reopens, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_filter_errors, scene_setup, scene_teardown),
     };
     return cmocka_run_group_tests_name("iotrace filters and output shaping", tests, NULL, NULL);

@@ -133,6 +133,7 @@ static void test_bad_values(void **state)
     expect_error("--interval needs --summary", ARGC("--interval", "5"), ARGV("--interval", "5"));
     expect_error("--top needs --summary", ARGC("--top", "3"), ARGV("--top", "3"));
     expect_error("--quiet needs --summary", ARGC("-q"), ARGV("-q"));
+    expect_error("--append needs --output", ARGC("--append"), ARGV("--append"));
     expect_error("invalid --interval '0'", ARGC("--summary", "--interval", "0"), ARGV("--summary", "--interval", "0"));
     expect_error("invalid --top 'x'", ARGC("--summary", "--top", "x"), ARGV("--summary", "--top", "x"));
     expect_error("unknown directive '%x'", ARGC("--format", "%x"), ARGV("--format", "%x"));
