@@ -10,7 +10,7 @@ WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -Iinclude -DIOTRACE_VERSION='"$(VERSION)"' $(CFLAGS)
 
 LIB_SRC = src/strbuf.c src/options.c src/filter.c src/decode.c src/mounts.c src/source.c \
-          src/proc.c src/procevents.c src/users.c src/clients.c src/paths.c src/format.c src/output.c src/tracer.c
+          src/proc.c src/procevents.c src/users.c src/clients.c src/paths.c src/format.c src/template.c src/summary.c src/output.c src/tracer.c
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
 HEADERS = $(wildcard include/iotrace/*.h)
 

@@ -33,6 +33,13 @@ enum client_kind client_kind_of(const char *comm)
     return CLIENT_NONE;
 }
 
+uid_t client_acting_uid(const struct proc_info *p)
+{
+    if (p->have_comm && p->have_session_uid && client_kind_of(p->comm) == CLIENT_SESSION)
+        return p->session_uid;
+    return p->uid;
+}
+
 struct client_table *client_table_new(const char *proc_root, size_t capacity)
 {
     struct client_table *t = calloc(1, sizeof *t);

@@ -1,5 +1,6 @@
 #include "iotrace/format.h"
 #include "iotrace/clients.h"
+#include "iotrace/template.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -175,14 +176,19 @@ static void json_byte_array(const char *s, size_t len, struct strbuf *out)
     strbuf_putc(out, ']');
 }
 
-/* "key":"value" and, when value is not valid UTF-8, "key_raw":[bytes] */
-static void json_string_field(const char *key, const char *s, size_t len, struct strbuf *out)
+void format_json_field(const char *key, const char *s, size_t len, struct strbuf *out)
 {
-    strbuf_printf(out, ",\"%s\":", key);
+    strbuf_printf(out, "\"%s\":", key);
     if (!escape_json(s, len, out)) {
         strbuf_printf(out, ",\"%s_raw\":", key);
         json_byte_array(s, len, out);
     }
+}
+
+static void json_string_field(const char *key, const char *s, size_t len, struct strbuf *out)
+{
+    strbuf_putc(out, ',');
+    format_json_field(key, s, len, out);
 }
 
 static void put_timestamp(struct formatter *f, const struct timespec *t, struct strbuf *out)
@@ -199,6 +205,14 @@ static void put_timestamp(struct formatter *f, const struct timespec *t, struct 
         f->tod_second = t->tv_sec;
     }
     strbuf_printf(out, "%s.%06ld", f->tod_text, usec);
+}
+
+void format_timestamp(struct formatter *f, int style, const struct timespec *t, struct strbuf *out)
+{
+    int saved = f->timestamp;
+    f->timestamp = style;
+    put_timestamp(f, t, out);
+    f->timestamp = saved;
 }
 
 static const char *comm_of(const struct event *ev)
@@ -289,7 +303,9 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
 
 void format_event(struct formatter *f, const struct event *ev, struct strbuf *out)
 {
-    if (f->json)
+    if (f->template)
+        template_format(f->template, f, ev, out);
+    else if (f->json)
         format_json(f, ev, out);
     else
         format_text(f, ev, out);

@@ -28,11 +28,18 @@
 #define CLIENT_CACHE_SIZE 1024
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
 }
 
 static void print_sudo_hint(int argc, char **argv)
@@ -125,7 +132,55 @@ static int watch_current_mount(struct watch_setup *w)
     return c.watched ? 1 : 0;
 }
 
-static int setup_signals(sigset_t *run_mask)
+/* PATH...: the mounts that hold them and those below; -d: the directories alone. */
+struct paths_setup {
+    struct watch_setup *w;
+    const struct filter *f;
+};
+
+static bool watch_if_below(void *ctx, const struct mount_entry *m)
+{
+    const struct paths_setup *p = ctx;
+    for (size_t i = 0; i < p->f->n_subtrees; i++)
+        if (strcmp(m->mount_point, p->f->subtrees[i]) != 0 &&
+            path_is_under(m->mount_point, strlen(m->mount_point), p->f->subtrees[i]))
+            return watch_mount(p->w, m);
+    return false;
+}
+
+static int watch_paths(struct watch_setup *w, const struct filter *f)
+{
+    for (size_t i = 0; i < f->n_subtrees; i++) {
+        struct mount_entry m = { .mount_point = f->subtrees[i], .fstype = "PATH argument" };
+        if (!watch_mount(w, &m))
+            return -1; /* the reason is printed */
+    }
+    struct paths_setup p = { w, f };
+    int rc = f->n_subtrees ? mounts_for_each_real("/proc/self/mountinfo", watch_if_below, &p) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "iotrace: cannot read /proc/self/mountinfo: %s\n", strerror(-rc));
+        return -1;
+    }
+    for (size_t i = 0; i < f->n_dirs; i++) {
+        int file_err = w->files->fan_fd >= 0 ? source_mark_dir(w->files, f->dirs[i]) : 0;
+        int dir_err = w->dirs->fan_fd >= 0 ? source_mark_dir(w->dirs, f->dirs[i]) : 0;
+        if (w->dirs->fan_fd >= 0 && dir_err == 0)
+            dir_err = handle_resolver_add(w->handles, f->dirs[i]);
+        if (file_err || dir_err) {
+            fprintf(stderr, "iotrace: cannot watch %s: %s\n", f->dirs[i], strerror(-(file_err ? file_err : dir_err)));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void follow_fork(void *filter, pid_t parent, pid_t child)
+{
+    filter_note_fork(filter, parent, child);
+}
+
+/* hup_reopens: with -o, SIGHUP reopens the file (logrotate) instead of stopping. */
+static int setup_signals(sigset_t *run_mask, bool hup_reopens)
 {
     struct sigaction sa = { .sa_handler = on_stop_signal };
     sigset_t blocked;
@@ -133,6 +188,7 @@ static int setup_signals(sigset_t *run_mask)
     sigemptyset(&sa.sa_mask);
     sigemptyset(&blocked);
     for (const int *s = (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 }; *s; s++) {
+        sa.sa_handler = *s == SIGHUP && hup_reopens ? on_reopen_signal : on_stop_signal;
         if (sigaction(*s, &sa, NULL) != 0)
             return -1;
         sigaddset(&blocked, *s);
@@ -143,9 +199,12 @@ static int setup_signals(sigset_t *run_mask)
     return sigprocmask(SIG_BLOCK, &blocked, run_mask);
 }
 
-static void print_summary(const struct tracer_stats *st)
+static void print_summary(const struct tracer_stats *st, bool quiet)
 {
-    fprintf(stderr, "iotrace: %lu events shown", st->shown);
+    if (quiet)
+        fprintf(stderr, "iotrace: %lu events counted", st->counted);
+    else
+        fprintf(stderr, "iotrace: %lu events shown", st->shown);
     if (st->overflows == 0 && st->read_errors == 0) {
         fputs(", none lost\n", stderr);
         return;
@@ -239,6 +298,50 @@ static int read_and_handle(struct source *groups[2], bool files_ready, bool dirs
     return status;
 }
 
+static void ignore_output_file(struct source *files, const struct output *out)
+{
+    struct stat st;
+    if (files->fan_fd >= 0 && fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode))
+        source_ignore_file(files, out->fd); /* best effort: our own pid is filtered anyway */
+}
+
+static const char *summary_user_name(void *users, uid_t uid)
+{
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+    return user_name(users, uid, (long)mono.tv_sec);
+}
+
+/* --summary: JSON goes with the events; a text table goes to stderr, so that grep
+ * pipelines see only event lines, unless -q left the output to it alone. Then counting
+ * starts afresh. Returns like handle_batch. */
+static int write_summary(struct tracer *t, const struct config *cfg, struct output *out, const char *out_name)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (cfg->json) {
+        summary_report_json(t->summary, (size_t)cfg->top, &now, summary_user_name, t->users, &out->buf);
+    } else if (cfg->quiet) {
+        if (cfg->interval && isatty(out->fd))
+            strbuf_puts(&out->buf, "\033[H\033[2J"); /* a top-like view: redraw in place */
+        summary_report_text(t->summary, (size_t)cfg->top, &now, summary_user_name, t->users, &out->buf);
+    } else {
+        struct strbuf text = { 0 };
+        summary_report_text(t->summary, (size_t)cfg->top, &now, summary_user_name, t->users, &text);
+        fwrite(text.data, 1, text.len, stderr);
+        strbuf_free(&text);
+    }
+    summary_reset(t->summary, &now);
+    int err = output_flush(out);
+    if (err == -EPIPE)
+        return -1;
+    if (err) {
+        fprintf(stderr, "iotrace: cannot write to %s: %s\n", out_name, strerror(-err));
+        return 1;
+    }
+    return 0;
+}
+
 /* Returns the exit status, or -1 to exit quietly with 0. */
 static int run(struct source *groups[2], struct procevents *pe, struct tracer *t, struct output *out,
                const struct config *cfg, const char *out_name, const sigset_t *run_mask)
@@ -260,16 +363,42 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += cfg->seconds;
     }
+    struct timespec next_report;
+    clock_gettime(CLOCK_MONOTONIC, &next_report);
+    next_report.tv_sec += cfg->interval;
     while (!stop_requested && status == 0) {
+        if (reopen_requested) {
+            /* Between batches the buffer is empty and every line read so far is in the
+             * old file: nothing is lost or written twice across the rotation. */
+            reopen_requested = 0;
+            int err = output_reopen(out, cfg->output_path);
+            if (err)
+                fprintf(stderr, "iotrace: cannot reopen %s: %s; still writing to the file it was\n",
+                        cfg->output_path, strerror(-err));
+            else
+                ignore_output_file(groups[0], out);
+        }
+        if (cfg->interval && remaining_ms(&next_report) == 0) {
+            next_report.tv_sec += cfg->interval;
+            if ((status = write_summary(t, cfg, out, out_name)) != 0)
+                break;
+        }
         struct pollfd pfd[4] = { { .fd = groups[0]->fan_fd, .events = POLLIN },
                                  { .fd = groups[1]->fan_fd, .events = POLLIN },
                                  { .fd = pe->connector_fd, .events = POLLIN },
                                  { .fd = pe->taskstats_fd, .events = POLLIN } };
         struct timespec timeout, *tp = NULL;
+        int ms = -1;
         if (cfg->seconds) {
-            int ms = remaining_ms(&deadline);
+            ms = remaining_ms(&deadline);
             if (ms == 0)
                 break;
+        }
+        if (cfg->interval) {
+            int to_report = remaining_ms(&next_report);
+            ms = ms < 0 || to_report < ms ? to_report : ms;
+        }
+        if (ms >= 0) {
             timeout.tv_sec = ms / 1000;
             timeout.tv_nsec = (ms % 1000) * 1000000L;
             tp = &timeout;
@@ -295,6 +424,8 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
     for (int i = 0; i < 64 && status == 0; i++)
         if ((status = read_and_handle(groups, true, true, pe, t, out, out_name, bufs, &got)) != 0 || !got)
             break;
+    if (t->summary && status == 0)
+        status = write_summary(t, cfg, out, out_name);
     free(bufs[0]);
     free(bufs[1]);
     return status;
@@ -318,6 +449,10 @@ int main(int argc, char **argv)
     case OPTIONS_RUN:
         break;
     }
+    if (options_resolve_paths(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "iotrace: %s\n", err);
+        return 2;
+    }
 
     struct source files, dirs;
     int rc = source_open(&files, cfg.filter.types);
@@ -340,7 +475,7 @@ int main(int argc, char **argv)
 
     struct output out;
     const char *out_name = cfg.output_path ? cfg.output_path : "standard output";
-    rc = output_open(&out, cfg.output_path);
+    rc = cfg.append ? output_open_append(&out, cfg.output_path) : output_open(&out, cfg.output_path);
     if (rc) {
         fprintf(stderr, "iotrace: cannot create %s: %s%s\n", cfg.output_path, strerror(-rc),
                 rc == -EEXIST ? " (iotrace never overwrites a file; choose a new name)" : "");
@@ -356,6 +491,9 @@ int main(int argc, char **argv)
     if (cfg.current_mount) {
         if (watch_current_mount(&w) == 0)
             return 1; /* the reason is printed */
+    } else if (cfg.filter.n_subtrees || cfg.filter.n_dirs) {
+        if (watch_paths(&w, &cfg.filter) != 0)
+            return 1;
     } else {
         rc = mounts_for_each_real("/proc/self/mountinfo", watch_mount, &w);
         if (rc < 0) {
@@ -368,27 +506,33 @@ int main(int argc, char **argv)
         }
     }
 
-    struct stat st;
-    if (cfg.output_path && fstat(out.fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        /* best effort: our own pid is filtered anyway */
-        if (files.fan_fd >= 0)
-            source_ignore_file(&files, out.fd);
-    }
+    if (cfg.output_path)
+        ignore_output_file(&files, &out);
 
     struct tracer t = {
         .filter = &cfg.filter,
-        .want_user = cfg.user,
-        .want_inode = cfg.json,
+        .want_user = cfg.user || (cfg.have_template && cfg.template.needs_user_name),
+        .want_ids = cfg.have_template && cfg.template.needs_ids,
+        .want_inode = cfg.json || (cfg.have_template && cfg.template.needs_inode),
         .self = getpid(),
         .procs = proc_table_new("/proc", PROC_CACHE_SIZE),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
         .handles = handles,
         .clients = client_table_new("/proc", CLIENT_CACHE_SIZE),
         .out = &out,
+        .quiet = cfg.quiet,
     };
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    if (cfg.summary && !(t.summary = summary_new(SUMMARY_MAX_KEYS, &started))) {
+        fputs("iotrace: out of memory\n", stderr);
+        return 1;
+    }
     formatter_init(&t.fmt, cfg.json, cfg.user, cfg.timestamp);
+    if (cfg.have_template)
+        t.fmt.template = &cfg.template;
     sigset_t run_mask;
-    if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask) != 0) {
+    if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask, cfg.output_path != NULL) != 0) {
         fputs("iotrace: cannot set up: out of memory or signals\n", stderr);
         return 1;
     }
@@ -396,13 +540,20 @@ int main(int argc, char **argv)
     /* Without process events (not root in the initial network namespace, or a kernel
      * without the connector) the table falls back to reading /proc per batch. */
     struct procevents pe;
-    proc_table_set_tracked(t.procs, procevents_open(&pe) == 0);
+    bool tracked = procevents_open(&pe) == 0;
+    proc_table_set_tracked(t.procs, tracked);
+    if (cfg.filter.children) {
+        proc_table_on_fork(t.procs, follow_fork, &cfg.filter);
+        if (!tracked)
+            fputs("iotrace: --children needs the kernel's process events, which are not available here: "
+                  "only the processes given with --pid are shown\n", stderr);
+    }
 
     struct source *groups[2] = { &files, &dirs };
     int status = run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);
     procevents_close(&pe);
     if (status >= 0)
-        print_summary(&t.stats);
+        print_summary(&t.stats, cfg.quiet);
     else
         status = 0;
 

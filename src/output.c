@@ -5,6 +5,38 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Every file is written with O_APPEND: after logrotate's copytruncate the next line
+ * goes to the start of the emptied file, not to a hole at the old offset. */
+static int open_file(struct output *o, const char *path, int extra_flags)
+{
+    o->buf = (struct strbuf){ 0 };
+    o->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | extra_flags, 0644);
+    if (o->fd < 0)
+        return -errno;
+    o->owns_fd = true;
+    return 0;
+}
+
+int output_open_append(struct output *o, const char *path)
+{
+    return open_file(o, path, 0);
+}
+
+int output_reopen(struct output *o, const char *path)
+{
+    int err = output_flush(o);
+    if (err)
+        return err;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (o->owns_fd)
+        close(o->fd);
+    o->fd = fd;
+    o->owns_fd = true;
+    return 0;
+}
+
 int output_open(struct output *o, const char *path)
 {
     o->buf = (struct strbuf){ 0 };
@@ -13,11 +45,7 @@ int output_open(struct output *o, const char *path)
         o->owns_fd = false;
         return 0;
     }
-    o->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (o->fd < 0)
-        return -errno;
-    o->owns_fd = true;
-    return 0;
+    return open_file(o, path, O_EXCL);
 }
 
 int output_flush(struct output *o)

@@ -22,6 +22,8 @@ struct proc_table {
     unsigned long serial;
     struct proc_entry *entries;
     struct proc_info unknown;
+    proc_fork_hook on_fork;
+    void *on_fork_ctx;
 };
 
 static void set_effective_uid(struct proc_info *info, uid_t euid)
@@ -61,6 +63,12 @@ void proc_table_free(struct proc_table *t)
 void proc_table_set_tracked(struct proc_table *t, bool tracked)
 {
     t->tracked = tracked;
+}
+
+void proc_table_on_fork(struct proc_table *t, proc_fork_hook hook, void *ctx)
+{
+    t->on_fork = hook;
+    t->on_fork_ctx = ctx;
 }
 
 void proc_table_new_batch(struct proc_table *t)
@@ -230,6 +238,8 @@ const struct proc_info *proc_lookup(struct proc_table *t, pid_t pid, bool want_i
 
 void proc_note_fork(struct proc_table *t, pid_t parent, pid_t child)
 {
+    if (t->on_fork)
+        t->on_fork(t->on_fork_ctx, parent, child);
     struct proc_entry *p = known_entry(t, parent);
     struct proc_info inherited = { 0 };
     bool ids_tried = false;

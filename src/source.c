@@ -93,6 +93,20 @@ int source_mark(struct source *s, const char *path)
     return 0;
 }
 
+int source_mark_dir(struct source *s, const char *dir)
+{
+    if (s->fan_fd < 0)
+        return -EBADF;
+    /* An inode mark: the kernel filters, so events elsewhere on the mount cost nothing.
+     * FAN_ONDIR (in s->mask) also brings the directory's own events; the path filter
+     * drops those, since the directory is not "in" itself. */
+    if (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, s->mask | FAN_EVENT_ON_CHILD,
+                      AT_FDCWD, dir) != 0)
+        return -errno;
+    s->marked++;
+    return 0;
+}
+
 int source_ignore_file(struct source *s, int fd)
 {
     if (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,

@@ -39,7 +39,8 @@ static void path_from_record_fids(struct tracer *t, const struct record *r, stru
 
 static void handle_event(struct tracer *t, const struct record *r, const struct timespec *now)
 {
-    if (t->output_error || r->pid == t->self || !filter_keep_record(t->filter, r->types, r->pid))
+    const struct filter *f = t->filter;
+    if (t->output_error || r->pid == t->self || !filter_keep_record(f, r->types, r->pid))
         return;
 
     struct event ev = {
@@ -48,36 +49,52 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         .fd = r->fd,
         .time = *now,
     };
-    ev.proc = proc_lookup(t->procs, r->pid, t->want_user);
-    if (!filter_keep_process(t->filter, ev.proc))
-        return;
-
+    /* Cheapest first: the process table is in memory (tracked) or one small /proc read
+     * per process and batch; a path is a readlink per event; a user name is an NSS
+     * look-up, done last and only for what is shown. */
+    bool want_ids = t->want_user || t->want_ids || t->summary || filter_needs_ids(f);
+    if (filter_needs_process(f)) {
+        ev.proc = proc_lookup(t->procs, r->pid, want_ids);
+        if (!filter_keep_process(f, ev.proc))
+            return;
+    }
     if (ev.fd >= 0) {
         if (path_from_fd(&ev, t->path, sizeof t->path) != 0 || t->want_inode)
             inode_from_fd(&ev);
         /* fd-mode events do not carry FAN_ONDIR, so a directory is told by fstat; only
-         * opens are checked (a directory is opened before it is listed or emptied). */
+         * opens are checked (a directory is opened before it is listed or emptied).
+         * Learnt before the path filter: later directory events may need it. */
         if ((ev.types & EV_OPEN) && ev.path && handle_resolver_active(t->handles) &&
             (ev.have_inode || inode_from_fd(&ev) == 0) && ev.is_dir)
             handle_resolver_learn(t->handles, ev.fd, ev.path, ev.path_len);
     } else if (r->n_fids > 0) {
         path_from_record_fids(t, r, &ev);
     }
+    /* a name without its directory (path_is_name_only) cannot be shown to be under a
+     * PATH: such an event is dropped by path filters */
+    if (!filter_keep_path(f, ev.path, ev.path_len))
+        return;
+    if (!ev.proc)
+        ev.proc = proc_lookup(t->procs, r->pid, want_ids);
     if (!ev.path)
         t->stats.no_path++;
+    if (ev.proc->have_ids)
+        ev.uid = client_acting_uid(ev.proc); /* for --format's %U, without a name look-up */
     if (t->want_user && ev.proc->have_ids) {
         struct timespec mono;
         clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
         enum client_kind kind = ev.proc->have_comm ? client_kind_of(ev.proc->comm) : CLIENT_NONE;
-        ev.uid = ev.proc->uid;
         if (kind != CLIENT_NONE)
             ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial, kind, (long)mono.tv_sec);
-        if (kind == CLIENT_SESSION && ev.proc->have_session_uid)
-            ev.uid = ev.proc->session_uid;
         ev.user_unknown = kind == CLIENT_PER_REQUEST;
         if (!ev.user_unknown)
             ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
     }
+    t->stats.counted++;
+    if (t->summary)
+        summary_add(t->summary, &ev);
+    if (t->quiet)
+        return;
     format_event(&t->fmt, &ev, &t->out->buf);
     t->stats.shown++;
 }

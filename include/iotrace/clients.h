@@ -31,6 +31,10 @@ enum client_kind {
 
 enum client_kind client_kind_of(const char *comm);
 
+/* The uid a process's accesses are attributed to: its effective uid, or for a session
+ * server (smbd) the last non-root one, the client's. Pure. */
+uid_t client_acting_uid(const struct proc_info *p);
+
 struct client_table;
 
 struct client_table *client_table_new(const char *proc_root, size_t capacity);

@@ -16,6 +16,14 @@ struct output {
  * log is never overwritten by mistake. Returns 0 or -errno. */
 int output_open(struct output *o, const char *path);
 
+/* --append: FILE may exist; lines are added at its end. Returns 0 or -errno. */
+int output_open_append(struct output *o, const char *path);
+
+/* SIGHUP (logrotate): writes what is buffered to the old file, then opens path again,
+ * creating it when it was moved away. On failure the old file stays in use, so no line
+ * is lost, and -errno is returned. */
+int output_reopen(struct output *o, const char *path);
+
 /* Writes everything buffered. Returns 0 or -errno (EPIPE: the reader went away;
  * ENOSPC, EIO...: the output is broken and lines would be lost). */
 int output_flush(struct output *o);

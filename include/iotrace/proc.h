@@ -32,6 +32,10 @@ void proc_table_forget_all(struct proc_table *t);
  * gid (from /proc/PID/status, which costs more than /proc/PID/comm). */
 const struct proc_info *proc_lookup(struct proc_table *t, pid_t pid, bool want_ids);
 
+/* Called for every fork the process events report (--children follows them). */
+typedef void (*proc_fork_hook)(void *ctx, pid_t parent, pid_t child);
+void proc_table_on_fork(struct proc_table *t, proc_fork_hook hook, void *ctx);
+
 /* What process events tell; pids here are thread-group ids (processes). */
 void proc_note_fork(struct proc_table *t, pid_t parent, pid_t child);
 void proc_note_exec(struct proc_table *t, pid_t pid);

@@ -35,6 +35,11 @@ int source_open_dirs(struct source *s, unsigned types);
  * filesystems that cannot encode file handles. */
 int source_mark(struct source *s, const char *path);
 
+/* For -d: marks the directory itself, with events on its children (FAN_EVENT_ON_CHILD),
+ * so the kernel reports only what happens directly in it, in either group (an inode
+ * mark takes directory-entry events too). Returns 0 or -errno. */
+int source_mark_dir(struct source *s, const char *dir);
+
 /* Tells the kernel not to report events on this file at all (iotrace's own output):
  * cheaper than filtering them after the fact, and no feedback loop. */
 int source_ignore_file(struct source *s, int fd);

@@ -8,6 +8,7 @@
 #include "iotrace/output.h"
 #include "iotrace/paths.h"
 #include "iotrace/proc.h"
+#include "iotrace/summary.h"
 #include "iotrace/users.h"
 
 #include <limits.h>
@@ -16,6 +17,7 @@
 
 struct tracer_stats {
     unsigned long shown;        /* lines written */
+    unsigned long counted;      /* events that passed the filters (-q: not written) */
     unsigned long overflows;    /* times the kernel's queue overflowed (each lost >= 1 event) */
     unsigned long read_errors;  /* read() failures: each lost at least one event */
     unsigned long no_path;      /* shown, but the kernel could not give us the file */
@@ -23,7 +25,8 @@ struct tracer_stats {
 
 struct tracer {
     const struct filter *filter;
-    bool want_user;
+    bool want_user;             /* the user name (and so the uid) */
+    bool want_ids;              /* the uid and gid, without the name */
     bool want_inode;            /* JSON carries device and inode */
     pid_t self;
     struct proc_table *procs;
@@ -32,6 +35,8 @@ struct tracer {
     struct handle_resolver *handles; /* FID-mode records: directory handle -> path */
     struct formatter fmt;
     struct output *out;
+    struct summary *summary;    /* --summary, else NULL */
+    bool quiet;                 /* -q: count, do not write */
     struct tracer_stats stats;
     int output_error;           /* -errno of a failed flush inside a batch, else 0 */
     char path[PATH_MAX + 1];

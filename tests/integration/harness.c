@@ -203,25 +203,42 @@ char *read_file(const char *path)
     return data;
 }
 
-/* iotrace's marks are listed in the fdinfo of its fanotify fd once they are in place. */
-static bool tracer_has_marks(pid_t pid)
+/* iotrace's marks are listed in the fdinfo of its fanotify fd once they are in place,
+ * one line each. */
+static int count_marks(pid_t pid)
 {
     char dir_path[64];
     snprintf(dir_path, sizeof dir_path, "/proc/%d/fdinfo", (int)pid);
     DIR *dir = opendir(dir_path);
     if (!dir)
-        return false;
-    bool found = false;
-    for (struct dirent *d; !found && (d = readdir(dir));) {
+        return 0;
+    int marks = 0;
+    for (struct dirent *d; (d = readdir(dir));) {
         char path[400];
         snprintf(path, sizeof path, "%s/%s", dir_path, d->d_name);
         char *text = d->d_name[0] == '.' ? NULL : read_file(path);
-        found = text && (strstr(text, "fanotify mnt_id") || strstr(text, "fanotify sdev") ||
-                          strstr(text, "fanotify ino"));
+        for (const char *p = text; p && (p = strstr(p, "fanotify ")); p++)
+            marks += strncmp(p, "fanotify mnt_id", 15) == 0 || strncmp(p, "fanotify sdev", 13) == 0 ||
+                     strncmp(p, "fanotify ino", 12) == 0;
         free(text);
     }
     closedir(dir);
-    return found;
+    return marks;
+}
+
+void wait_for_marks(struct scene *s, int n)
+{
+    for (int i = 0; i < 1000; i++) { /* up to 10 s on a loaded machine */
+        if (count_marks(s->tracer) >= n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("iotrace did not set up %d marks", n);
+}
+
+static bool tracer_has_marks(pid_t pid)
+{
+    return count_marks(pid) > 0;
 }
 
 void start_tracer(struct scene *s, const char *const *args)
@@ -322,7 +339,10 @@ const char *types_for(const char *output, const char *prefix, const char *path)
         if (len > plen + pathlen + 1 && strncmp(line, prefix, plen) == 0 &&
             strncmp(line + len - pathlen - 1, " ", 1) == 0 &&
             strncmp(line + len - pathlen, path, pathlen) == 0) {
-            for (const char *c = line + plen; *c != ' '; c++)
+            /* the letters follow the first ": " at the end of the prefix or after it (a
+             * prefix may stop before the pid or the user) */
+            const char *colon = strstr(line + (plen >= 2 ? plen - 2 : 0), ": ");
+            for (const char *c = colon ? colon + 2 : line + len; c < line + len && *c != ' '; c++)
                 seen[(unsigned char)*c] = true;
         }
         line += len + (nl ? 1 : 0);

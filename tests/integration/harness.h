@@ -41,6 +41,9 @@ const char *in_mnt(struct scene *s, const char *name, int slot);
 /* Starts iotrace in the tmpfs with these arguments (NULL-terminated) and waits until its
  * marks are in place. */
 void start_tracer(struct scene *s, const char *const *args);
+/* Waits until the running tracer has at least n fanotify marks (start_tracer returns
+ * after the first: enough for one mount, not for several). */
+void wait_for_marks(struct scene *s, int n);
 /* SIGINT, wait, read its output. */
 void stop_tracer(struct scene *s);
 /* Waits for it to exit by itself (at most `limit_s` seconds, generous: not a timing test). */
@@ -50,7 +53,8 @@ void wait_tracer(struct scene *s, int limit_s);
  * command does not exit 0. */
 pid_t run_cmd(struct scene *s, const char *const *argv);
 
-/* The union of the event letters on lines that start with `prefix` (e.g. "cat(12): ")
+/* The union of the event letters on lines that start with `prefix` (e.g. "cat(12): ",
+ * or just "smbd(")
  * and end with " path"; "" when there are none. The kernel merges events that are
  * still queued, so the same accesses can arrive as "RCO" or as "RO" then "C". */
 const char *types_for(const char *output, const char *prefix, const char *path);

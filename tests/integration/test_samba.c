@@ -167,11 +167,12 @@ static void test_share_users_and_clients(void **state)
     char want_a[128], want_b[128];
     snprintf(want_a, sizeof want_a, " [%s@127.0.0.1]: ", users[0]);
     snprintf(want_b, sizeof want_b, " [%s@127.0.0.1]: ", users[1]);
-    char created[256];
-    snprintf(created, sizeof created, "%s+ %s/b.txt\n", want_b, s->mnt);
-    assert_non_null(strstr(s->out, created));
-    snprintf(created, sizeof created, "%sD %s/a2.txt\n", want_a, s->mnt);
-    assert_non_null(strstr(s->out, created));
+    /* the create and the delete, whatever the kernel merged them with */
+    char path[256];
+    snprintf(path, sizeof path, "%s/b.txt", s->mnt);
+    assert_non_null(strchr(types_for(s->out, "smbd(", path), '+') ? "" : NULL);
+    snprintf(path, sizeof path, "%s/a2.txt", s->mnt);
+    assert_non_null(strchr(types_for(s->out, "smbd(", path), 'D') ? "" : NULL);
     for (char *line = strtok(s->out, "\n"); line; line = strtok(NULL, "\n")) {
         if (!strstr(line, s->mnt) || strncmp(line, "smbd(", 5) != 0)
             continue; /* only the share's lines, from smbd */

@@ -30,6 +30,17 @@ static void test_defaults(void **state)
     assert_false(cfg.user);
     assert_false(cfg.json);
     assert_int_equal(cfg.filter.types, EV_ALL_TYPES);
+    assert_false(cfg.summary);
+    assert_int_equal(cfg.top, 10);
+    config_free(&cfg);
+
+    assert_int_equal(parse(&cfg, err, ARGC("--summary", "--interval=5", "--top", "3", "-q"),
+                           ARGV("--summary", "--interval=5", "--top", "3", "-q")),
+                     OPTIONS_RUN);
+    assert_true(cfg.summary);
+    assert_int_equal(cfg.interval, 5);
+    assert_int_equal(cfg.top, 3);
+    assert_true(cfg.quiet);
     config_free(&cfg);
 }
 
@@ -111,8 +122,81 @@ static void test_bad_values(void **state)
     expect_error("'-z'", ARGC("-z"), ARGV("-z"));
     expect_error("'--bogus'", ARGC("--bogus"), ARGV("--bogus"));
     expect_error("needs a value", ARGC("-o"), ARGV("-o"));
-    expect_error("unexpected argument 'extra'", ARGC("extra"), ARGV("extra"));
+    expect_error("empty PATH", ARGC(""), ARGV(""));
+    expect_error("unknown user 'no-such-user-here'", ARGC("-U", "no-such-user-here"),
+                 ARGV("-U", "no-such-user-here"));
+    expect_error("process id", ARGC("--pid", "x"), ARGV("--pid", "x"));
+    expect_error("--children needs --pid", ARGC("--children"), ARGV("--children"));
+    expect_error("cannot be combined", ARGC("-c", "/tmp"), ARGV("-c", "/tmp"));
+    expect_error("cannot be combined", ARGC("-c", "-d", "/tmp"), ARGV("-c", "-d", "/tmp"));
+    expect_error("process name", ARGC("--exclude-command="), ARGV("--exclude-command="));
+    expect_error("--interval needs --summary", ARGC("--interval", "5"), ARGV("--interval", "5"));
+    expect_error("--top needs --summary", ARGC("--top", "3"), ARGV("--top", "3"));
+    expect_error("--quiet needs --summary", ARGC("-q"), ARGV("-q"));
+    expect_error("--append needs --output", ARGC("--append"), ARGV("--append"));
+    expect_error("invalid --interval '0'", ARGC("--summary", "--interval", "0"), ARGV("--summary", "--interval", "0"));
+    expect_error("invalid --top 'x'", ARGC("--summary", "--top", "x"), ARGV("--summary", "--top", "x"));
+    expect_error("unknown directive '%x'", ARGC("--format", "%x"), ARGV("--format", "%x"));
+    expect_error("cannot be combined with --json", ARGC("-j", "--format", "%f"), ARGV("-j", "--format", "%f"));
+    expect_error("cannot be combined with --timestamp", ARGC("--format", "%f", "-t"), ARGV("--format", "%f", "-t"));
+    expect_error("cannot be combined with --user", ARGC("--format", "%f", "-u"), ARGV("--format", "%f", "-u"));
     expect_error("process name", ARGC("-C", ""), ARGV("-C", ""));
+}
+
+static void test_filter_options(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err,
+                           ARGC("-U", "root", "--only-user=4321", "--pid", "7", "--children", "--exclude-command",
+                                "cron", "-d", "/tmp", "--exclude-path", "/no-such-dir/skip/", "/", "/tmp/"),
+                           ARGV("-U", "root", "--only-user=4321", "--pid", "7", "--children", "--exclude-command",
+                                "cron", "-d", "/tmp", "--exclude-path", "/no-such-dir/skip/", "/", "/tmp/")),
+                     OPTIONS_RUN);
+    assert_int_equal(cfg.filter.n_users, 2);
+    assert_int_equal(cfg.filter.users[0], 0);
+    assert_int_equal(cfg.filter.users[1], 4321);
+    assert_int_equal(cfg.filter.n_pids, 1);
+    assert_int_equal(cfg.filter.pids[0], 7);
+    assert_true(cfg.filter.children);
+    assert_string_equal(cfg.filter.exclude_commands[0], "cron");
+    assert_int_equal(cfg.n_path_args, 2);
+    assert_int_equal(cfg.n_dir_args, 1);
+
+    assert_int_equal(options_resolve_paths(&cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.filter.n_subtrees, 2);
+    assert_string_equal(cfg.filter.subtrees[0], "/");
+    assert_string_equal(cfg.filter.subtrees[1], "/tmp");
+    assert_string_equal(cfg.filter.dirs[0], "/tmp");
+    /* does not exist yet: taken as given, without its trailing slash */
+    assert_string_equal(cfg.filter.exclude_paths[0], "/no-such-dir/skip");
+    config_free(&cfg);
+}
+
+static void expect_resolve_error(const char *needle, int argc, char **argv)
+{
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, argc, argv), OPTIONS_RUN);
+    assert_int_equal(options_resolve_paths(&cfg, err, sizeof err), -1);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+    config_free(&cfg);
+}
+
+static void test_bad_paths(void **state)
+{
+    (void)state;
+    expect_resolve_error("cannot watch /no/such/dir: No such file or directory", ARGC("/no/such/dir"),
+                         ARGV("/no/such/dir"));
+    expect_resolve_error("--dir /no/such/dir: No such file or directory", ARGC("-d", "/no/such/dir"),
+                         ARGV("-d", "/no/such/dir"));
+    expect_resolve_error("--dir /dev/null: Not a directory", ARGC("-d", "/dev/null"), ARGV("-d", "/dev/null"));
+    expect_resolve_error("--exclude-path no-such-relative: No such file or directory",
+                         ARGC("--exclude-path", "no-such-relative"), ARGV("--exclude-path", "no-such-relative"));
+    expect_resolve_error("--exclude-path /no/such/../dir: No such file or directory (a path that does not exist",
+                         ARGC("--exclude-path", "/no/such/../dir"), ARGV("--exclude-path", "/no/such/../dir"));
 }
 
 int main(void)
@@ -123,6 +207,8 @@ int main(void)
         cmocka_unit_test(test_long_options),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_filter_options),
+        cmocka_unit_test(test_bad_paths),
     };
     return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
