@@ -74,9 +74,13 @@ int source_open_dirs(struct source *s, unsigned types)
     s->mask = dir_mask_for(types);
     if (!s->mask)
         return 0;
-    s->fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME |
-                                  FAN_REPORT_FID,
-                              O_RDONLY | O_CLOEXEC);
+    /* FAN_REPORT_TARGET_FID (Linux 5.17) adds the handle of the file a create, delete or
+     * move is about, which lets the tracer tie an unlink's link-count change to its
+     * delete; older kernels refuse it with EINVAL and go without. */
+    const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME | FAN_REPORT_FID;
+    s->fan_fd = fanotify_init(base | FAN_REPORT_TARGET_FID, O_RDONLY | O_CLOEXEC);
+    if (s->fan_fd < 0 && errno == EINVAL)
+        s->fan_fd = fanotify_init(base, O_RDONLY | O_CLOEXEC);
     if (s->fan_fd < 0)
         return -errno;
     return 0;

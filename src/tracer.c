@@ -99,19 +99,57 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     t->stats.shown++;
 }
 
+/* The link-count change that comes with an unlink arrives as an attribute event that
+ * has only the file's own handle, just before the delete of the same file; by the time
+ * it is read the file is gone and nothing else could name it. */
+static bool is_bare_attrib(const struct record *r)
+{
+    return r->kind == RECORD_EVENT && r->fd < 0 && r->types == EV_ATTRIB && r->n_fids == 1 &&
+           r->fids[0].role == FID_OBJECT;
+}
+
+/* Whether r (a create, delete or move, with FAN_REPORT_TARGET_FID) is about the same
+ * file as the bare attribute event. */
+static bool same_file(const struct record *r, const struct record *bare)
+{
+    const struct fid_ref *b = &bare->fids[0];
+    if (r->pid != bare->pid)
+        return false;
+    for (size_t i = 0; i < r->n_fids; i++) {
+        const struct fid_ref *f = &r->fids[i];
+        if (f->role == FID_OBJECT && f->fsid == b->fsid && f->handle_len == b->handle_len &&
+            memcmp(f->handle, b->handle, f->handle_len) == 0)
+            return true;
+    }
+    return false;
+}
+
 enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t len,
                                        const struct timespec *now)
 {
     struct decoder d;
-    struct record r;
+    struct record r, bare;
+    bool have_bare = false;
     enum decode_status st;
 
     proc_table_new_batch(t->procs);
     decoder_init(&d, buf, len);
     while ((st = decoder_next(&d, &r)) == DECODE_RECORD) {
+        if (have_bare) {
+            /* the delete names the file: its line gets the A, as the kernel would
+             * have merged it had it been able to */
+            if (r.kind == RECORD_EVENT && same_file(&r, &bare))
+                r.types |= EV_ATTRIB;
+            else
+                handle_event(t, &bare, now);
+            have_bare = false;
+        }
         if (r.kind == RECORD_OVERFLOW) {
             t->stats.overflows++;
             format_overflow(&t->fmt, now, 1, &t->out->buf);
+        } else if (is_bare_attrib(&r)) {
+            bare = r; /* held for one record: its handle points into buf, valid all batch */
+            have_bare = true;
         } else {
             handle_event(t, &r, now);
         }
@@ -121,6 +159,8 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
         if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)
             t->output_error = output_flush(t->out);
     }
+    if (have_bare)
+        handle_event(t, &bare, now);
     return st == DECODE_END ? TRACER_OK : TRACER_BAD_DATA;
 }
 
