@@ -16,7 +16,7 @@ HEADERS = $(wildcard include/iotrace/*.h)
 
 UNIT_TESTS = $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check deps unit integration install clean bench
+.PHONY: all check deps unit integration install clean bench bench-attribution
 
 all: iotrace
 
@@ -49,6 +49,14 @@ integration: deps iotrace $(INTEGRATION_TESTS)
 
 # Unit tests run as anyone; the integration tests need root (they skip without it).
 check: deps iotrace unit integration
+
+build/bench/attribution-workers: bench/attribution/workers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+# Share of events named with the right command and user, beside fatrace's (as root).
+bench-attribution: iotrace build/bench/attribution-workers
+	bench/attribution/run
 
 install: iotrace
 	install -D -m 0755 iotrace $(DESTDIR)$(SBINDIR)/iotrace
