@@ -71,6 +71,37 @@ static void decode_fids(const unsigned char *p, size_t len, struct record *out)
     }
 }
 
+#ifndef FAN_EVENT_INFO_TYPE_PIDFD
+#define FAN_EVENT_INFO_TYPE_PIDFD 4
+#endif
+#ifndef FAN_NOPIDFD
+#define FAN_NOPIDFD (-1)
+#endif
+
+/* Info records follow the metadata; the one iotrace asks for is the pidfd
+ * (FAN_REPORT_PIDFD). A pidfd of FAN_NOPIDFD means the process had been reaped when the
+ * event was read; FAN_EPIDFD (another error) says nothing either way. */
+static void decode_info_records(const unsigned char *event, size_t off, size_t end, struct record *out)
+{
+    while (end - off >= sizeof(struct fanotify_event_info_header)) {
+        struct fanotify_event_info_header h;
+        memcpy(&h, event + off, sizeof h);
+        if (h.len < sizeof h || h.len > end - off)
+            return;
+        if (h.info_type == FAN_EVENT_INFO_TYPE_PIDFD && h.len >= sizeof h + sizeof(int32_t)) {
+            int32_t pidfd;
+            memcpy(&pidfd, event + off + sizeof h, sizeof pidfd);
+            if (pidfd >= 0) {
+                out->pidfd = pidfd;
+                out->process_gone = 0;
+            } else if (pidfd == FAN_NOPIDFD) {
+                out->process_gone = 1;
+            }
+        }
+        off += h.len;
+    }
+}
+
 enum decode_status decoder_next(struct decoder *d, struct record *out)
 {
     struct fanotify_event_metadata meta;
@@ -100,6 +131,9 @@ enum decode_status decoder_next(struct decoder *d, struct record *out)
         out->fd = meta.fd;
     else if (meta.fd != FAN_NOFD)
         out->fd_error = -meta.fd; /* FAN_REPORT_FD_ERROR: the open's -errno */
+    out->pidfd = -1;
+    out->process_gone = -1;
+    decode_info_records(d->buf + d->off - meta.event_len, meta.metadata_len, meta.event_len, out);
     out->kind = (meta.mask & FAN_Q_OVERFLOW) ? RECORD_OVERFLOW : RECORD_EVENT;
     out->types = event_types_from_mask(meta.mask);
     return DECODE_RECORD;

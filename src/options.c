@@ -22,6 +22,9 @@ const char options_usage[] =
     "  -f, --filter=TYPES       only these event types, e.g. -f W or -f OC\n"
     "  -C, --command=COMM       only processes with this name (repeatable)\n"
     "  -j, --json               one JSON object per line (JSON Lines)\n"
+    "  -e, --exe                add the executable's path (exe=PATH)\n"
+    "  -P, --parents            add the chain of parent processes, up to init:\n"
+    "                           parents=(pid=N comm=NAME),...\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
     "\n"
@@ -55,6 +58,8 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "filter", required_argument, NULL, 'f' },
         { "command", required_argument, NULL, 'C' },
         { "json", no_argument, NULL, 'j' },
+        { "exe", no_argument, NULL, 'e' },
+        { "parents", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -66,7 +71,7 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     optind = 0; /* also resets getopt's internal state, so tests can parse twice */
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, ":co:s:tup:f:C:jhV", long_options, NULL);
+        int c = getopt_long(argc, argv, ":co:s:tup:f:C:jePhV", long_options, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -123,6 +128,12 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
             break;
         case 'j':
             cfg->json = true;
+            break;
+        case 'e':
+            cfg->exe = true;
+            break;
+        case 'P':
+            cfg->parents = true;
             break;
         case 'h':
             return OPTIONS_HELP;

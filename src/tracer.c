@@ -48,9 +48,15 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         .fd = r->fd,
         .time = *now,
     };
-    ev.proc = proc_lookup(t->procs, r->pid, t->want_user);
+    enum proc_liveness live = r->process_gone < 0 ? PROC_LIVENESS_UNKNOWN
+                              : r->process_gone ? PROC_GONE : PROC_ALIVE;
+    ev.proc = proc_lookup(t->procs, r->pid, t->want_user, live, r->pidfd);
     if (!filter_keep_process(t->filter, ev.proc))
         return;
+    if (t->want_parents) {
+        ev.n_parents = proc_parents(ev.proc, t->parents, TRACER_MAX_PARENTS);
+        ev.parents = t->parents;
+    }
 
     if (ev.fd >= 0) {
         if (path_from_fd(&ev, t->path, sizeof t->path) != 0 || t->want_inode)
@@ -97,6 +103,7 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
             handle_event(t, &r, now);
         }
         close_fd(r.fd);
+        close_fd(r.pidfd);
         /* bounded memory whatever the batch; after a failure the caller's flush
          * reports it, and the rest of the batch only has its fds closed */
         if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)

@@ -14,6 +14,8 @@ struct config {
     int timestamp;           /* -t: 0 none, 1 time of day, 2 seconds since the epoch */
     bool user;               /* -u */
     bool json;               /* -j */
+    bool exe;                /* -e */
+    bool parents;            /* -P */
     struct filter filter;    /* -p, -f, -C */
 };
 

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define TRACER_MAX_PARENTS 64 /* -P: deeper chains are cut (fork bombs, not real trees) */
+
 struct tracer_stats {
     unsigned long shown;        /* lines written */
     unsigned long overflows;    /* times the kernel's queue overflowed (each lost >= 1 event) */
@@ -25,6 +27,7 @@ struct tracer {
     const struct filter *filter;
     bool want_user;
     bool want_inode;            /* JSON carries device and inode */
+    bool want_parents;          /* -P */
     pid_t self;
     struct proc_table *procs;
     struct user_cache *users;
@@ -35,6 +38,7 @@ struct tracer {
     struct tracer_stats stats;
     int output_error;           /* -errno of a failed flush inside a batch, else 0 */
     char path[PATH_MAX + 1];
+    const struct proc_info *parents[TRACER_MAX_PARENTS];
 };
 
 enum tracer_status {
