@@ -35,7 +35,8 @@ INTEGRATION_TESTS = $(patsubst tests/integration/%.c,build/itests/%,$(filter-out
 
 build/itests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h $(LIB_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -o $@ $< tests/integration/harness.c \
+	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -DATTR_HELPER='"$(CURDIR)/build/itests/attr-helper"' \
+		-o $@ $< tests/integration/harness.c \
 		$(LIB_OBJ) $(LDFLAGS) -lcmocka
 
 deps:
@@ -43,6 +44,13 @@ deps:
 
 unit: deps $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
+
+# the attribution tests' helper, run by build/itests/test_attribution
+build/itests/attr-helper: tests/integration/helpers/attr_helper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+build/itests/test_attribution: build/itests/attr-helper
 
 integration: deps iotrace $(INTEGRATION_TESTS)
 	@tests/run-unit $(INTEGRATION_TESTS)
