@@ -16,7 +16,7 @@ HEADERS = $(wildcard include/iotrace/*.h)
 
 UNIT_TESTS = $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check deps unit integration install clean bench
+.PHONY: all check deps unit integration install clean bench bench-attribution
 
 all: iotrace
 
@@ -35,7 +35,8 @@ INTEGRATION_TESTS = $(patsubst tests/integration/%.c,build/itests/%,$(filter-out
 
 build/itests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h $(LIB_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -o $@ $< tests/integration/harness.c \
+	$(CC) $(ALL_CFLAGS) -DIOTRACE_BIN='"$(CURDIR)/iotrace"' -DATTR_HELPER='"$(CURDIR)/build/itests/attr-helper"' \
+		-o $@ $< tests/integration/harness.c \
 		$(LIB_OBJ) $(LDFLAGS) -lcmocka
 
 deps:
@@ -44,11 +45,26 @@ deps:
 unit: deps $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
 
+# the attribution tests' helper, run by build/itests/test_attribution
+build/itests/attr-helper: tests/integration/helpers/attr_helper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+build/itests/test_attribution: build/itests/attr-helper
+
 integration: deps iotrace $(INTEGRATION_TESTS)
 	@tests/run-unit $(INTEGRATION_TESTS)
 
 # Unit tests run as anyone; the integration tests need root (they skip without it).
 check: deps iotrace unit integration
+
+build/bench/attribution-workers: bench/attribution/workers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+# Share of events named with the right command and user, beside fatrace's (as root).
+bench-attribution: iotrace build/bench/attribution-workers
+	bench/attribution/run
 
 install: iotrace
 	install -D -m 0755 iotrace $(DESTDIR)$(SBINDIR)/iotrace

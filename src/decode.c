@@ -36,38 +36,63 @@ unsigned event_types_from_mask(uint64_t mask)
     return types;
 }
 
-/* The info records after the metadata (FID mode). Unknown types are skipped; a
- * malformed one ends the walk, keeping what was read: the event is still reported. */
-static void decode_fids(const unsigned char *p, size_t len, struct record *out)
+#ifndef FAN_EVENT_INFO_TYPE_PIDFD
+#define FAN_EVENT_INFO_TYPE_PIDFD 4
+#endif
+#ifndef FAN_NOPIDFD
+#define FAN_NOPIDFD (-1)
+#endif
+
+/* A file handle record (FID mode): the object, or its directory and the entry's name. */
+static void decode_fid(const unsigned char *p, size_t len, unsigned type, struct record *out)
 {
-    while (len >= sizeof(struct fanotify_event_info_header) && out->n_fids < RECORD_MAX_FIDS) {
-        struct fanotify_event_info_header hdr;
-        memcpy(&hdr, p, sizeof hdr);
-        if (hdr.len < sizeof hdr || hdr.len > len)
+    struct fanotify_event_info_fid info;
+    struct file_handle fh;
+    if (out->n_fids == RECORD_MAX_FIDS || len < sizeof info + sizeof fh)
+        return;
+    memcpy(&info, p, sizeof info);
+    memcpy(&fh, p + sizeof info, sizeof fh);
+    size_t handle_len = sizeof fh + fh.handle_bytes;
+    if (sizeof info + handle_len > len)
+        return; /* a handle longer than its record: not read */
+    struct fid_ref *f = &out->fids[out->n_fids++];
+    f->role = type == FAN_EVENT_INFO_TYPE_FID ? FID_OBJECT : FID_DIR_NAME;
+    memcpy(&f->fsid, &info.fsid, sizeof f->fsid);
+    f->handle = p + sizeof info;
+    f->handle_len = handle_len;
+    f->name = NULL;
+    const char *name = (const char *)p + sizeof info + handle_len;
+    size_t room = len - sizeof info - handle_len;
+    if (type == FAN_EVENT_INFO_TYPE_DFID_NAME && room > 0 && memchr(name, '\0', room))
+        f->name = name;
+}
+
+/* The info records after the metadata: file handles (FID mode) and the pidfd
+ * (FAN_REPORT_PIDFD: FAN_NOPIDFD means the process had been reaped when the event was
+ * read; FAN_EPIDFD, another error, says nothing either way). Unknown types are skipped;
+ * a malformed record ends the walk, keeping what was read: the event is still reported. */
+static void decode_info_records(const unsigned char *p, size_t len, struct record *out)
+{
+    while (len >= sizeof(struct fanotify_event_info_header)) {
+        struct fanotify_event_info_header h;
+        memcpy(&h, p, sizeof h);
+        if (h.len < sizeof h || h.len > len)
             return;
-        size_t fixed = sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle);
-        if ((hdr.info_type == FAN_EVENT_INFO_TYPE_FID || hdr.info_type == FAN_EVENT_INFO_TYPE_DFID ||
-             hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) && hdr.len >= fixed) {
-            struct fanotify_event_info_fid info;
-            struct file_handle fh;
-            memcpy(&info, p, sizeof info);
-            memcpy(&fh, p + sizeof info, sizeof fh);
-            size_t handle_len = sizeof fh + fh.handle_bytes;
-            if (sizeof info + handle_len <= hdr.len) {
-                struct fid_ref *f = &out->fids[out->n_fids++];
-                f->role = hdr.info_type == FAN_EVENT_INFO_TYPE_FID ? FID_OBJECT : FID_DIR_NAME;
-                memcpy(&f->fsid, &info.fsid, sizeof f->fsid);
-                f->handle = p + sizeof info;
-                f->handle_len = handle_len;
-                f->name = NULL;
-                const char *name = (const char *)p + sizeof info + handle_len;
-                size_t room = hdr.len - sizeof info - handle_len;
-                if (hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && room > 0 && memchr(name, '\0', room))
-                    f->name = name;
+        if (h.info_type == FAN_EVENT_INFO_TYPE_FID || h.info_type == FAN_EVENT_INFO_TYPE_DFID ||
+            h.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
+            decode_fid(p, h.len, h.info_type, out);
+        } else if (h.info_type == FAN_EVENT_INFO_TYPE_PIDFD && h.len >= sizeof h + sizeof(int32_t)) {
+            int32_t pidfd;
+            memcpy(&pidfd, p + sizeof h, sizeof pidfd);
+            if (pidfd >= 0) {
+                out->pidfd = pidfd;
+                out->process_gone = 0;
+            } else if (pidfd == FAN_NOPIDFD) {
+                out->process_gone = 1;
             }
         }
-        p += hdr.len;
-        len -= hdr.len;
+        p += h.len;
+        len -= h.len;
     }
 }
 
@@ -92,7 +117,9 @@ enum decode_status decoder_next(struct decoder *d, struct record *out)
     d->off += meta.event_len;
 
     memset(out, 0, sizeof *out);
-    decode_fids(info, info_len, out);
+    out->pidfd = -1;
+    out->process_gone = -1;
+    decode_info_records(info, info_len, out);
     out->mask = meta.mask;
     out->pid = meta.pid;
     out->fd = -1;

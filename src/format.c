@@ -225,6 +225,24 @@ static bool have_ids(const struct event *ev)
     return ev->proc && ev->proc->have_ids && !ev->user_unknown;
 }
 
+/* -e and -P values in text: escaped with spaces too, so each stays one word */
+static void put_text_or_unknown(const char *s, struct strbuf *out)
+{
+    if (s)
+        escape_text(s, strlen(s), true, out);
+    else
+        strbuf_putc(out, '?');
+}
+
+/* "key":"value", or "key":null when unknown */
+static void json_string_or_null(const char *key, const char *s, struct strbuf *out)
+{
+    if (s)
+        json_string_field(key, s, strlen(s), out);
+    else
+        strbuf_printf(out, ",\"%s\":null", key);
+}
+
 static void format_text(struct formatter *f, const struct event *ev, struct strbuf *out)
 {
     char types[EVENT_TYPES_MAX_LETTERS + 1];
@@ -259,6 +277,23 @@ static void format_text(struct formatter *f, const struct event *ev, struct strb
         strbuf_printf(out, "device %u:%u inode %" PRIu64, ev->dev_major, ev->dev_minor, ev->inode);
     else
         strbuf_putc(out, '?');
+    if (f->exe) {
+        strbuf_puts(out, " exe=");
+        put_text_or_unknown(ev->proc ? ev->proc->exe : NULL, out);
+    }
+    if (f->parents && ev->n_parents) {
+        strbuf_puts(out, ", parents=");
+        for (size_t i = 0; i < ev->n_parents; i++) {
+            const struct proc_info *p = ev->parents[i];
+            strbuf_printf(out, "%s(pid=%d comm=", i ? "," : "", (int)p->pid);
+            put_text_or_unknown(p->have_comm ? p->comm : NULL, out);
+            if (f->exe) {
+                strbuf_puts(out, " exe=");
+                put_text_or_unknown(p->exe, out);
+            }
+            strbuf_putc(out, ')');
+        }
+    }
     strbuf_putc(out, '\n');
 }
 
@@ -298,6 +333,21 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
                       ev->dev_major, ev->dev_minor, ev->inode);
     if (ev->path)
         json_string_field(ev->path_is_name_only ? "name" : "path", ev->path, ev->path_len, out);
+    if (f->exe)
+        json_string_or_null("exe", ev->proc ? ev->proc->exe : NULL, out);
+    if (f->parents) {
+        /* fatrace's shape: [{"pid":N,"comm":"..."}], with "exe" under -e */
+        strbuf_puts(out, ",\"parents\":[");
+        for (size_t i = 0; i < ev->n_parents; i++) {
+            const struct proc_info *p = ev->parents[i];
+            strbuf_printf(out, "%s{\"pid\":%d", i ? "," : "", (int)p->pid);
+            json_string_or_null("comm", p->have_comm ? p->comm : NULL, out);
+            if (f->exe)
+                json_string_or_null("exe", p->exe, out);
+            strbuf_putc(out, '}');
+        }
+        strbuf_putc(out, ']');
+    }
     strbuf_puts(out, "}\n");
 }
 

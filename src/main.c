@@ -8,11 +8,13 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +24,8 @@
 #endif
 
 #define READ_BUFFER_SIZE (1024 * 1024)
-#define PROC_CACHE_SIZE 4096
+#define READ_SLACK 4096 /* more than one event record, info records included */
+#define PROC_ENDED_KEPT 65536 /* ended processes kept for their queued events */
 #define USER_CACHE_SIZE 1024
 #define HANDLE_CACHE_SIZE 4096
 #define CLIENT_CACHE_SIZE 1024
@@ -263,12 +266,40 @@ static int handle_batch(struct procevents *pe, struct tracer *t, struct output *
     return status;
 }
 
-/* Reads one batch from a group into buf; returns its length, 0 when none is pending. */
-static size_t read_group(struct source *src, struct tracer *t, void *buf)
+/* The kernel opens the file (and, with FAN_REPORT_PIDFD, a pidfd) of every event a
+ * read returns, all at once: a read of more events than free descriptors gets the
+ * rest without a file (path "?"). So raise the soft limit to the hard one and read no
+ * more events at a time than the descriptors left allow. */
+static size_t read_size_for_fds(const struct source *src)
 {
+    struct rlimit rl;
+    if (src->fid || getrlimit(RLIMIT_NOFILE, &rl) != 0) /* FID mode opens no file */
+        return READ_BUFFER_SIZE;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    const size_t fds_per_event = src->pidfd ? 2 : 1;
+    const size_t smallest_event = src->pidfd ? 32 : 24; /* metadata (+ pidfd info record) */
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return READ_BUFFER_SIZE;
+    if (rl.rlim_cur <= 256)
+        return 4096;
+    size_t bytes = (size_t)(rl.rlim_cur - 128) / fds_per_event * smallest_event; /* 128 for us */
+    return bytes < READ_BUFFER_SIZE ? bytes : READ_BUFFER_SIZE;
+}
+
+/* Reads one batch from a group into buf; returns its length, 0 when none is pending.
+ * *emptied tells whether the read left the group's queue empty. */
+static size_t read_group(struct source *src, struct tracer *t, void *buf, bool *emptied)
+{
+    *emptied = true;
     if (src->fan_fd < 0)
         return 0;
-    ssize_t n = source_read(src, buf, READ_BUFFER_SIZE);
+    size_t size = read_size_for_fds(src);
+    ssize_t n = source_read(src, buf, size);
+    *emptied = n >= 0 && (size_t)n + READ_SLACK < size;
     if (n < 0 && n != -EINTR)
         tracer_note_read_error(t, (int)-n);
     return n > 0 ? (size_t)n : 0;
@@ -281,20 +312,28 @@ static int read_and_handle(struct source *groups[2], bool files_ready, bool dirs
                            struct tracer *t, struct output *out, const char *out_name, void *bufs[2],
                            bool *got_events)
 {
-    size_t dir_len = dirs_ready ? read_group(groups[1], t, bufs[1]) : 0;
+    unsigned long mark = proc_table_read_begins(t->procs);
+    bool dirs_emptied = !dirs_ready, files_emptied = !files_ready;
+    size_t dir_len = dirs_ready ? read_group(groups[1], t, bufs[1], &dirs_emptied) : 0;
     int status = 0;
     *got_events = dir_len > 0;
     if (files_ready || dir_len > 0) {
         for (int i = 0; i < 64 && status == 0; i++) { /* bounded: the machine may never be quiet */
-            size_t n = read_group(groups[0], t, bufs[0]);
+            size_t n = read_group(groups[0], t, bufs[0], &files_emptied);
             if (n == 0)
                 break;
             *got_events = true;
             status = handle_batch(pe, t, out, out_name, bufs[0], n);
+            if (files_emptied)
+                break;
         }
     }
     if (status == 0 && dir_len > 0)
         status = handle_batch(pe, t, out, out_name, bufs[1], dir_len);
+    /* Both queues were read empty: processes that ended before the reads began have no
+     * events left to name. */
+    if (status == 0 && dirs_emptied && files_emptied)
+        proc_table_read_drained(t->procs, mark);
     return status;
 }
 
@@ -488,6 +527,14 @@ int main(int argc, char **argv)
         fputs("iotrace: out of memory\n", stderr);
         return 1;
     }
+    /* Process events are subscribed to before any mount is marked: a process that
+     * makes an access we see has its fork and exec in the stream, or is in /proc when
+     * the table is seeded below. Without them (not root in the initial network
+     * namespace, or a kernel without the connector) the table falls back to reading
+     * /proc per batch. */
+    struct procevents pe;
+    bool tracked = procevents_open(&pe) == 0;
+
     if (cfg.current_mount) {
         if (watch_current_mount(&w) == 0)
             return 1; /* the reason is printed */
@@ -515,7 +562,8 @@ int main(int argc, char **argv)
         .want_ids = cfg.have_template && cfg.template.needs_ids,
         .want_inode = cfg.json || (cfg.have_template && cfg.template.needs_inode),
         .self = getpid(),
-        .procs = proc_table_new("/proc", PROC_CACHE_SIZE),
+        .want_parents = cfg.parents,
+        .procs = proc_table_new("/proc", PROC_ENDED_KEPT),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
         .handles = handles,
         .clients = client_table_new("/proc", CLIENT_CACHE_SIZE),
@@ -531,17 +579,18 @@ int main(int argc, char **argv)
     formatter_init(&t.fmt, cfg.json, cfg.user, cfg.timestamp);
     if (cfg.have_template)
         t.fmt.template = &cfg.template;
+    t.fmt.exe = cfg.exe;
+    t.fmt.parents = cfg.parents;
     sigset_t run_mask;
     if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask, cfg.output_path != NULL) != 0) {
         fputs("iotrace: cannot set up: out of memory or signals\n", stderr);
         return 1;
     }
 
-    /* Without process events (not root in the initial network namespace, or a kernel
-     * without the connector) the table falls back to reading /proc per batch. */
-    struct procevents pe;
-    bool tracked = procevents_open(&pe) == 0;
+    proc_table_set_wants(t.procs, cfg.exe, cfg.parents);
     proc_table_set_tracked(t.procs, tracked);
+    if (tracked)
+        proc_table_seed(t.procs);
     if (cfg.filter.children) {
         proc_table_on_fork(t.procs, follow_fork, &cfg.filter);
         if (!tracked)

@@ -43,6 +43,9 @@ const char options_usage[] =
     "      --interval=N         with --summary, also every N seconds\n"
     "      --top=N              rows per summary table (default 10)\n"
     "  -q, --quiet              no per-event lines: with --summary, a top-like view\n"
+    "  -e, --exe                add the executable's path (exe=PATH)\n"
+    "  -P, --parents            add the chain of parent processes, up to init:\n"
+    "                           parents=(pid=N comm=NAME),...\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
     "\n"
@@ -127,6 +130,8 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "top", required_argument, NULL, OPT_TOP },
         { "quiet", no_argument, NULL, 'q' },
         { "append", no_argument, NULL, OPT_APPEND },
+        { "exe", no_argument, NULL, 'e' },
+        { "parents", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -139,7 +144,7 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     optind = 0; /* also resets getopt's internal state, so tests can parse twice */
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, ":co:s:tup:f:C:jU:d:qhV", long_options, NULL);
+        int c = getopt_long(argc, argv, ":co:s:tup:f:C:jU:d:qePhV", long_options, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -271,6 +276,12 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
             break;
         case OPT_APPEND:
             cfg->append = true;
+        break;
+        case 'e':
+            cfg->exe = true;
+            break;
+        case 'P':
+            cfg->parents = true;
             break;
         case 'h':
             return OPTIONS_HELP;

@@ -56,6 +56,14 @@ size_t proc_changes_parse(const void *datagram, size_t len, struct proc_change *
             c.pid = ev.event_data.id.process_tgid;
             c.id = ev.event_data.id.e.egid;
             break;
+        case PROC_EVENT_EXIT:
+            /* the leader's exit; the process's other threads may outlive it, which
+             * only makes the table read /proc for them again */
+            if (ev.event_data.exit.process_pid != ev.event_data.exit.process_tgid)
+                break;
+            c.kind = PROC_CHANGE_EXIT;
+            c.pid = ev.event_data.exit.process_tgid;
+            break;
         case PROC_EVENT_COMM:
             /* /proc/PID/comm is the leader's name; another thread's rename is not it */
             if (ev.event_data.comm.process_pid != ev.event_data.comm.process_tgid)
@@ -125,7 +133,7 @@ size_t exit_changes_parse(const void *datagram, size_t len, struct proc_change *
         memcpy(&pid, pidp, 4);
         if (pid != ts.ac_tgid)
             continue; /* a thread other than the leader: /proc/PID/comm is not its name */
-        struct proc_change c = { .kind = PROC_CHANGE_EXIT, .pid = (pid_t)pid };
+        struct proc_change c = { .kind = PROC_CHANGE_EXIT, .pid = (pid_t)pid, .from_taskstats = true };
         memcpy(c.comm, ts.ac_comm, sizeof c.comm - 1 < TS_COMM_LEN ? sizeof c.comm - 1 : TS_COMM_LEN);
         c.comm[sizeof c.comm - 1] = '\0';
         out[n++] = c;
@@ -270,7 +278,7 @@ static void apply(struct proc_table *t, const struct proc_change *c)
         proc_note_comm(t, c->pid, c->comm);
         break;
     case PROC_CHANGE_EXIT:
-        proc_note_exit(t, c->pid, c->comm);
+        proc_note_exit(t, c->pid, c->comm, c->from_taskstats);
         break;
     case PROC_CHANGE_NONE:
         break;
@@ -290,7 +298,7 @@ static int drain_socket(int fd, change_parser parse, struct proc_table *t)
             if (errno == EINTR)
                 continue;
             if (errno == ENOBUFS) {
-                proc_table_forget_all(t);
+                proc_table_mark_stale(t);
                 result = -ENOBUFS;
                 continue;
             }

@@ -12,6 +12,12 @@
 /* Linux 6.13+: an event whose file the kernel cannot open (EMFILE, a file gone on a
  * network server) arrives with fd = -errno instead of failing the read() and being
  * dropped; older kernels refuse the flag with EINVAL and we go without. */
+/* Linux 5.15+: each event also carries a pidfd for its process, or FAN_NOPIDFD when the
+ * process had already been reaped when the event was read, so that an event of a dead
+ * process is never given the name of a newer one that reuses its pid. */
+#ifndef FAN_REPORT_PIDFD
+#define FAN_REPORT_PIDFD 0x00000080
+#endif
 #ifndef FAN_REPORT_FD_ERROR
 #define FAN_REPORT_FD_ERROR 0x00002000
 #endif
@@ -58,9 +64,17 @@ int source_open(struct source *s, unsigned types)
     s->mask = file_mask_for(types);
     if (!s->mask)
         return 0;
-    s->fan_fd = fanotify_init(base | FAN_REPORT_FD_ERROR, event_flags);
-    if (s->fan_fd < 0 && errno == EINVAL)
-        s->fan_fd = fanotify_init(base, event_flags);
+    /* Each optional flag is refused with EINVAL by kernels that predate it: try the
+     * richest set first. */
+    const unsigned optional[] = { FAN_REPORT_FD_ERROR | FAN_REPORT_PIDFD, FAN_REPORT_PIDFD,
+                                  FAN_REPORT_FD_ERROR, 0 };
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++) {
+        s->fan_fd = fanotify_init(base | optional[i], event_flags);
+        if (s->fan_fd >= 0 || errno != EINVAL) {
+            s->pidfd = s->fan_fd >= 0 && (optional[i] & FAN_REPORT_PIDFD);
+            break;
+        }
+    }
     if (s->fan_fd < 0)
         return -errno;
     return 0;

@@ -53,8 +53,10 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
      * per process and batch; a path is a readlink per event; a user name is an NSS
      * look-up, done last and only for what is shown. */
     bool want_ids = t->want_user || t->want_ids || t->summary || filter_needs_ids(f);
+    enum proc_liveness live = r->process_gone < 0 ? PROC_LIVENESS_UNKNOWN
+                              : r->process_gone ? PROC_GONE : PROC_ALIVE;
     if (filter_needs_process(f)) {
-        ev.proc = proc_lookup(t->procs, r->pid, want_ids);
+        ev.proc = proc_lookup(t->procs, r->pid, want_ids, live, r->pidfd);
         if (!filter_keep_process(f, ev.proc))
             return;
     }
@@ -75,7 +77,11 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     if (!filter_keep_path(f, ev.path, ev.path_len))
         return;
     if (!ev.proc)
-        ev.proc = proc_lookup(t->procs, r->pid, want_ids);
+        ev.proc = proc_lookup(t->procs, r->pid, want_ids, live, r->pidfd);
+    if (t->want_parents) {
+        ev.n_parents = proc_parents(ev.proc, t->parents, TRACER_MAX_PARENTS);
+        ev.parents = t->parents;
+    }
     if (!ev.path)
         t->stats.no_path++;
     if (ev.proc->have_ids)
@@ -149,11 +155,13 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
             format_overflow(&t->fmt, now, 1, &t->out->buf);
         } else if (is_bare_attrib(&r)) {
             bare = r; /* held for one record: its handle points into buf, valid all batch */
+            bare.pidfd = -1; /* closed below with r */
             have_bare = true;
         } else {
             handle_event(t, &r, now);
         }
         close_fd(r.fd);
+        close_fd(r.pidfd);
         /* bounded memory whatever the batch; after a failure the caller's flush
          * reports it, and the rest of the batch only has its fds closed */
         if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)

@@ -37,6 +37,9 @@ struct record {
     int fd_error;    /* errno when the kernel could not open the file, else 0 */
     size_t n_fids;
     struct fid_ref fids[RECORD_MAX_FIDS];
+    int pidfd;       /* FAN_REPORT_PIDFD: an open pidfd the reader must close, or -1 */
+    int process_gone; /* 1: the process had been reaped when the event was read (its pid
+                       * may belong to another process now); 0: it had not; -1: unknown */
 };
 
 struct decoder {

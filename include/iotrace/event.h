@@ -46,6 +46,10 @@ struct proc_info {
     uid_t session_uid;
     bool have_session_uid;
     unsigned long serial;   /* tells one incarnation of a pid from the next */
+    pid_t pid;
+    pid_t ppid;     /* 0 when unknown */
+    const char *exe;                 /* the executable's path (-e), NULL when unknown */
+    const struct proc_info *parent;  /* the process that forked it (-P), NULL when unknown */
 };
 
 struct client_info;
@@ -58,6 +62,8 @@ struct event {
 
     /* filled in by the enrich stage, as far as the filters need them */
     const struct proc_info *proc;
+    const struct proc_info *const *parents; /* -P: nearest first */
+    size_t n_parents;
     const char *user;        /* user name, NULL when the uid has none */
     const char *path;        /* NULL when unknown */
     size_t path_len;

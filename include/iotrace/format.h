@@ -15,6 +15,8 @@ struct formatter {
     bool json;
     bool user;
     int timestamp;      /* 0 none, 1 HH:MM:SS.uuuuuu (local), 2 seconds since the epoch */
+    bool exe;           /* -e: exe=PATH after the path; "exe" in JSON */
+    bool parents;       /* -P: ", parents=(pid=N comm=C),..." after it; "parents" in JSON */
     /* -t: localtime_r once a second, not once an event */
     time_t tod_second;
     char tod_text[16];

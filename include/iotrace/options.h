@@ -22,6 +22,8 @@ struct config {
     bool quiet;              /* -q: no per-event lines */
     bool have_template;      /* --format */
     struct template template;
+    bool exe;                /* -e */
+    bool parents;            /* -P */
     struct filter filter;    /* -p, -f, -C, -U, --pid, --exclude-*; paths once resolved */
     /* as given on the command line, until options_resolve_paths() */
     const char **path_args;  /* PATH... */

@@ -10,6 +10,7 @@
 
 #include "iotrace/proc.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,7 +29,8 @@ struct proc_change {
     pid_t pid;     /* the process (thread group) */
     pid_t parent;  /* FORK: the parent process */
     unsigned id;   /* UID/GID: the effective id */
-    char comm[33]; /* COMM, EXIT */
+    char comm[33]; /* COMM, EXIT (from taskstats; "" from the connector) */
+    bool from_taskstats; /* EXIT: which of the two sockets sent it */
 };
 
 /* Parses one netlink datagram of process events into at most max changes; returns how
@@ -48,7 +50,8 @@ struct procevents {
 int procevents_open(struct procevents *pe);
 
 /* Applies every pending event to the table. Returns 0, or -ENOBUFS when the kernel
- * dropped events (the table is then emptied, so stale answers cannot be given). */
+ * dropped events (the table's running processes are then read again from /proc, so
+ * stale answers are not given). */
 int procevents_drain(struct procevents *pe, struct proc_table *t);
 
 void procevents_close(struct procevents *pe);

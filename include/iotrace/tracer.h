@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define TRACER_MAX_PARENTS 64 /* -P: deeper chains are cut (fork bombs, not real trees) */
+
 struct tracer_stats {
     unsigned long shown;        /* lines written */
     unsigned long counted;      /* events that passed the filters (-q: not written) */
@@ -28,6 +30,7 @@ struct tracer {
     bool want_user;             /* the user name (and so the uid) */
     bool want_ids;              /* the uid and gid, without the name */
     bool want_inode;            /* JSON carries device and inode */
+    bool want_parents;          /* -P */
     pid_t self;
     struct proc_table *procs;
     struct user_cache *users;
@@ -40,6 +43,7 @@ struct tracer {
     struct tracer_stats stats;
     int output_error;           /* -errno of a failed flush inside a batch, else 0 */
     char path[PATH_MAX + 1];
+    const struct proc_info *parents[TRACER_MAX_PARENTS];
 };
 
 enum tracer_status {

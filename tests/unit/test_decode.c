@@ -171,6 +171,38 @@ static void test_fid_record_lies(void **state)
     assert_int_equal(r.fids[0].role, FID_OBJECT);
 }
 
+/* FAN_REPORT_PIDFD: a pidfd to close, or FAN_NOPIDFD for a process already reaped */
+static void test_pidfd_info(void **state)
+{
+    (void)state;
+    unsigned char buf[256];
+    size_t len = 0;
+    const int32_t pidfds[] = { 9, -1 /* FAN_NOPIDFD */, -2 /* FAN_EPIDFD */ };
+    for (int i = 0; i < 3; i++) {
+        size_t at = len;
+        len += put_record(buf + len, FAN_OPEN, 5, 100 + i, 8);
+        struct fanotify_event_info_header h = { .info_type = 4 /* PIDFD */, .len = 8 };
+        memcpy(buf + at + sizeof(struct fanotify_event_metadata), &h, sizeof h);
+        memcpy(buf + at + sizeof(struct fanotify_event_metadata) + sizeof h, &pidfds[i], 4);
+    }
+    len += put_record(buf + len, FAN_OPEN, 5, 200, 0); /* a kernel without the flag */
+    struct decoder d;
+    struct record r;
+    decoder_init(&d, buf, len);
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.pidfd, 9);
+    assert_int_equal(r.process_gone, 0);
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.pidfd, -1);
+    assert_int_equal(r.process_gone, 1);
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.pidfd, -1);
+    assert_int_equal(r.process_gone, -1); /* an error says nothing either way */
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.pidfd, -1);
+    assert_int_equal(r.process_gone, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_types_from_mask),
         cmocka_unit_test(test_fid_records),
         cmocka_unit_test(test_fid_record_lies),
+        cmocka_unit_test(test_pidfd_info),
     };
     return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }

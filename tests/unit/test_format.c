@@ -248,6 +248,54 @@ static void test_overflow_record(void **state)
     assert_int_equal(sb.len, 0); /* text mode reports overflows on stderr */
 }
 
+/* -e and -P, in fatrace's shapes: "PATH exe=EXE, parents=(pid=N comm=C exe=E),..." */
+static void test_exe_and_parents(void **state)
+{
+    (void)state;
+    struct proc_info init = { .comm = "systemd", .have_comm = true, .pid = 1, .exe = "/usr/lib/systemd/systemd" };
+    struct proc_info login = { .comm = "my shell", .have_comm = true, .pid = 900, .parent = &init };
+    struct proc_info cat = bash;
+    cat.exe = "/usr/bin/cat";
+    const struct proc_info *chain[] = { &login, &init };
+    struct event ev = sample();
+    ev.proc = &cat;
+    ev.parents = chain;
+    ev.n_parents = 2;
+    struct formatter f;
+    formatter_init(&f, false, false, 0);
+    f.exe = true;
+    strbuf_reset(&sb);
+    format_event(&f, &ev, &sb);
+    assert_string_equal(strbuf_cstr(&sb), "bash(4242): CW /home/ann/notes.txt exe=/usr/bin/cat\n");
+    f.parents = true;
+    strbuf_reset(&sb);
+    format_event(&f, &ev, &sb);
+    assert_string_equal(strbuf_cstr(&sb), "bash(4242): CW /home/ann/notes.txt exe=/usr/bin/cat, "
+                                          "parents=(pid=900 comm=my\\x20shell exe=?),"
+                                          "(pid=1 comm=systemd exe=/usr/lib/systemd/systemd)\n");
+    f.exe = false;
+    strbuf_reset(&sb);
+    format_event(&f, &ev, &sb);
+    assert_string_equal(strbuf_cstr(&sb), "bash(4242): CW /home/ann/notes.txt, "
+                                          "parents=(pid=900 comm=my\\x20shell),(pid=1 comm=systemd)\n");
+
+    formatter_init(&f, true, false, 0);
+    f.exe = f.parents = true;
+    strbuf_reset(&sb);
+    format_event(&f, &ev, &sb);
+    assert_string_equal(strbuf_cstr(&sb),
+                        "{\"comm\":\"bash\",\"pid\":4242,\"types\":\"CW\",\"device\":{\"major\":8,\"minor\":2},"
+                        "\"inode\":1234,\"path\":\"/home/ann/notes.txt\",\"exe\":\"/usr/bin/cat\",\"parents\":["
+                        "{\"pid\":900,\"comm\":\"my shell\",\"exe\":null},"
+                        "{\"pid\":1,\"comm\":\"systemd\",\"exe\":\"/usr/lib/systemd/systemd\"}]}\n");
+    ev.n_parents = 0;
+    cat.exe = NULL;
+    f.exe = false;
+    strbuf_reset(&sb);
+    format_event(&f, &ev, &sb);
+    assert_non_null(strstr(strbuf_cstr(&sb), "\"path\":\"/home/ann/notes.txt\",\"parents\":[]}\n"));
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -270,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_nfs_server_user_unknown),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_overflow_record),
+        cmocka_unit_test(test_exe_and_parents),
     };
     return cmocka_run_group_tests_name("format", tests, NULL, teardown);
 }

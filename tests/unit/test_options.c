@@ -86,6 +86,25 @@ static void test_long_options(void **state)
     config_free(&cfg);
 }
 
+static void test_exe_and_parents(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, ARGC("-e", "-P"), ARGV("-e", "-P")), OPTIONS_RUN);
+    assert_true(cfg.exe);
+    assert_true(cfg.parents);
+    config_free(&cfg);
+    assert_int_equal(parse(&cfg, err, ARGC("--parents"), ARGV("--parents")), OPTIONS_RUN);
+    assert_false(cfg.exe);
+    assert_true(cfg.parents);
+    config_free(&cfg);
+    assert_int_equal(parse(&cfg, err, ARGC("--exe"), ARGV("--exe")), OPTIONS_RUN);
+    assert_true(cfg.exe);
+    assert_false(cfg.parents);
+    config_free(&cfg);
+}
+
 static void test_help_and_version(void **state)
 {
     (void)state;
@@ -205,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_all_short_options),
         cmocka_unit_test(test_long_options),
+        cmocka_unit_test(test_exe_and_parents),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_filter_options),

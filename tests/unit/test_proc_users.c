@@ -30,23 +30,23 @@ static void test_lookup_from_fixtures(void **state)
 {
     (void)state;
     struct proc_table *t = proc_table_new(FIXTURES "/proc", 16);
-    const struct proc_info *p = proc_lookup(t, 4242, false);
+    const struct proc_info *p = proc_lookup(t, 4242, false, PROC_LIVENESS_UNKNOWN, -1);
     assert_true(p->have_comm);
     assert_string_equal(p->comm, "ca)t\tW"); /* from comm: the trailing newline is not the name */
     assert_false(p->have_ids);
-    p = proc_lookup(t, 4242, true); /* the same batch: only status is read now */
+    p = proc_lookup(t, 4242, true, PROC_LIVENESS_UNKNOWN, -1); /* the same batch: only status is read now */
     assert_true(p->have_ids);
     assert_int_equal(p->uid, 1001);
     assert_int_equal(p->gid, 2001);
 
-    p = proc_lookup(t, 77, true);
+    p = proc_lookup(t, 77, true, PROC_LIVENESS_UNKNOWN, -1);
     assert_string_equal(p->comm, "bash");
     assert_int_equal(p->uid, 0);
 
-    p = proc_lookup(t, 5555, true); /* gone */
+    p = proc_lookup(t, 5555, true, PROC_LIVENESS_UNKNOWN, -1); /* gone */
     assert_false(p->have_comm);
     assert_false(p->have_ids);
-    p = proc_lookup(t, 0, true);
+    p = proc_lookup(t, 0, true, PROC_LIVENESS_UNKNOWN, -1);
     assert_false(p->have_comm);
     proc_table_free(t);
 }
