@@ -8,13 +8,11 @@
 #include <unistd.h>
 
 #define TCP_ESTABLISHED 1
-#define TCP_LISTEN 10
 #define MAX_SOCKETS 256
 
 struct client_entry {
     pid_t pid;
     unsigned long serial;
-    long looked_up; /* monotonic seconds */
     struct client_info info;
 };
 
@@ -38,6 +36,11 @@ uid_t client_acting_uid(const struct proc_info *p)
     if (p->have_comm && p->have_session_uid && client_kind_of(p->comm) == CLIENT_SESSION)
         return p->session_uid;
     return p->uid;
+}
+
+bool client_user_known(const struct proc_info *p)
+{
+    return !p->have_comm || client_kind_of(p->comm) != CLIENT_PER_REQUEST;
 }
 
 struct client_table *client_table_new(const char *proc_root, size_t capacity)
@@ -162,49 +165,30 @@ static size_t process_sockets(const char *root, pid_t pid, const unsigned long *
     return n;
 }
 
-/* The clients: established connections on a port the process listens on. A session
- * server's first client is its client; a per-request server's is known only when all its
- * connections come from one address. */
-static void find_client(const char *root, pid_t pid, enum client_kind kind, struct client_info *out)
+/* The client: the peer of the first established connection. smbd's child serves one
+ * connection, accepted by its parent, so it has no listening socket of its own. */
+static void find_client(const char *root, pid_t pid, struct client_info *out)
 {
     unsigned long inodes[MAX_SOCKETS];
     struct tcp_socket socks[MAX_SOCKETS];
     size_t n_inodes = socket_inodes(root, pid, inodes, MAX_SOCKETS);
     size_t n = n_inodes ? process_sockets(root, pid, inodes, n_inodes, socks, MAX_SOCKETS) : 0;
-    size_t clients = 0;
     for (size_t i = 0; i < n; i++) {
-        if (socks[i].state != TCP_ESTABLISHED)
-            continue;
-        bool on_listening_port = kind == CLIENT_SESSION; /* smbd's child no longer listens */
-        for (size_t j = 0; j < n && !on_listening_port; j++)
-            on_listening_port = socks[j].state == TCP_LISTEN && socks[j].local_port == socks[i].local_port;
-        if (!on_listening_port)
-            continue;
-        if (clients == 0) {
+        if (socks[i].state == TCP_ESTABLISHED) {
             *out = socks[i].remote;
-        } else if (strcmp(out->addr, socks[i].remote.addr) != 0) {
-            *out = (struct client_info){ .known = false };
-            return; /* several clients: which one made this access is not known */
-        } else {
-            out->port = 0; /* one machine, several connections */
-        }
-        clients++;
-        if (kind == CLIENT_SESSION)
             return;
+        }
     }
 }
 
-const struct client_info *client_lookup(struct client_table *t, pid_t pid, unsigned long serial,
-                                        enum client_kind kind, long now)
+const struct client_info *client_lookup(struct client_table *t, pid_t pid, unsigned long serial)
 {
     struct client_entry *e = &t->entries[(size_t)pid % t->capacity];
-    bool fresh = kind == CLIENT_SESSION || now - e->looked_up < 1;
-    if (e->pid == pid && e->serial == serial && fresh)
+    if (e->pid == pid && e->serial == serial)
         return &e->info;
     memset(e, 0, sizeof *e);
     e->pid = pid;
     e->serial = serial;
-    e->looked_up = now;
-    find_client(t->root, pid, kind, &e->info);
+    find_client(t->root, pid, &e->info);
     return &e->info;
 }

@@ -123,8 +123,8 @@ bool filter_keep_process(const struct filter *f, const struct proc_info *proc)
     if (f->n_exclude_commands && have_comm && comm_listed(f->exclude_commands, f->n_exclude_commands, proc->comm))
         return false;
     if (f->n_users) {
-        if (!proc || !proc->have_ids)
-            return false;
+        if (!proc || !proc->have_ids || !client_user_known(proc))
+            return false; /* not shown to be USER's: an NFS server's user is not known */
         uid_t uid = client_acting_uid(proc); /* smbd: the client's user, as -u shows */
         size_t i = 0;
         while (i < f->n_users && f->users[i] != uid)

@@ -47,11 +47,20 @@ size_t proc_changes_parse(const void *datagram, size_t len, struct proc_change *
             c.pid = ev.event_data.exec.process_tgid;
             break;
         case PROC_EVENT_UID:
+            /* Only the leader's credentials are the process's (/proc/PID/status shows
+             * them). Servers set credentials per thread: nfs-ganesha's workers switch to
+             * each request's user and back with raw setresuid calls, several times per
+             * request; taking those for the process's made its user flicker. glibc's
+             * setresuid() changes every thread, the leader included, so nothing is lost. */
+            if (ev.event_data.id.process_pid != ev.event_data.id.process_tgid)
+                break;
             c.kind = PROC_CHANGE_UID;
             c.pid = ev.event_data.id.process_tgid;
             c.id = ev.event_data.id.e.euid;
             break;
         case PROC_EVENT_GID:
+            if (ev.event_data.id.process_pid != ev.event_data.id.process_tgid)
+                break; /* as for UID */
             c.kind = PROC_CHANGE_GID;
             c.pid = ev.event_data.id.process_tgid;
             c.id = ev.event_data.id.e.egid;

@@ -155,7 +155,7 @@ void summary_add(struct summary *s, const struct event *ev)
     }
     const char *comm = ev->proc && ev->proc->have_comm ? ev->proc->comm : "unknown";
     add(s, PROCESSES, comm, strlen(comm), (long)ev->pid, ev->types);
-    bool ids = ev->proc && ev->proc->have_ids;
+    bool ids = ev->proc && ev->proc->have_ids && !ev->user_unknown;
     add(s, USERS, "", 0, ids ? (long)ev->uid : -1, ev->types);
 }
 

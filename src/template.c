@@ -132,7 +132,7 @@ static void put_field(const struct template *t, const char *s, size_t len, struc
 void template_format(const struct template *t, struct formatter *f, const struct event *ev,
                      struct strbuf *out)
 {
-    bool ids = ev->proc && ev->proc->have_ids;
+    bool ids = ev->proc && ev->proc->have_ids && !ev->user_unknown;
     char types[EVENT_TYPES_MAX_LETTERS + 1];
     for (size_t i = 0; i < t->n_pieces; i++) {
         const struct template_piece *p = &t->pieces[i];

@@ -84,17 +84,17 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
     }
     if (!ev.path)
         t->stats.no_path++;
-    if (ev.proc->have_ids)
+    if (ev.proc->have_ids) {
         ev.uid = client_acting_uid(ev.proc); /* for --format's %U, without a name look-up */
-    if (t->want_user && ev.proc->have_ids) {
+        /* an NFS server's: every output (-u, -j, --format, --summary) says `?` */
+        ev.user_unknown = !client_user_known(ev.proc);
+    }
+    if (t->want_user && ev.proc->have_ids && !ev.user_unknown) {
         struct timespec mono;
         clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-        enum client_kind kind = ev.proc->have_comm ? client_kind_of(ev.proc->comm) : CLIENT_NONE;
-        if (kind != CLIENT_NONE)
-            ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial, kind, (long)mono.tv_sec);
-        ev.user_unknown = kind == CLIENT_PER_REQUEST;
-        if (!ev.user_unknown)
-            ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
+        if (ev.proc->have_comm && client_kind_of(ev.proc->comm) == CLIENT_SESSION)
+            ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial);
+        ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
     }
     t->stats.counted++;
     if (t->summary)

@@ -34,8 +34,8 @@ struct proc_change {
 };
 
 /* Parses one netlink datagram of process events into at most max changes; returns how
- * many. Thread-level events (a new thread, a thread's rename) are left out: fanotify
- * reports processes. Pure. */
+ * many. Thread-level events (a new thread, a thread's rename or credentials) are left
+ * out: fanotify reports processes, and /proc/PID/status shows the leader. Pure. */
 size_t proc_changes_parse(const void *datagram, size_t len, struct proc_change *out, size_t max);
 
 /* Parses one generic-netlink datagram of taskstats exit records; the same contract. */

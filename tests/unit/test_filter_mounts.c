@@ -54,6 +54,12 @@ static void test_user_filter(void **state)
     assert_false(filter_keep_process(&f, &no_ids)); /* cannot be shown to match */
     filter_add_user(&f, 0);
     assert_true(filter_keep_process(&f, &root));
+    /* an NFS server's process runs as root, but its accesses are not shown to be root's
+     * (nor anyone's): its user is not known */
+    struct proc_info ganesha = { .comm = "ganesha.nfsd", .uid = 0, .have_comm = true, .have_ids = true };
+    struct proc_info nfsd = { .comm = "nfsd", .uid = 0, .have_comm = true, .have_ids = true };
+    assert_false(filter_keep_process(&f, &ganesha));
+    assert_false(filter_keep_process(&f, &nfsd));
     filter_free(&f);
 }
 

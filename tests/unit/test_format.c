@@ -170,18 +170,14 @@ static void test_nfs_server_user_unknown(void **state)
 {
     (void)state;
     struct proc_info ganesha = { .comm = "ganesha.nfsd", .have_comm = true, .have_ids = true };
-    struct client_info one = { .known = true, .addr = "192.0.2.8", .port = 0 };
     struct event ev = sample();
     ev.proc = &ganesha;
     ev.user = NULL;
     ev.user_unknown = true;
     ev.have_inode = false;
     assert_string_equal(formatted(false, true, 0, &ev), "ganesha.nfsd(4242) [?]: CW /home/ann/notes.txt\n");
-    ev.client = &one;
-    assert_string_equal(formatted(false, true, 0, &ev),
-                        "ganesha.nfsd(4242) [?@192.0.2.8]: CW /home/ann/notes.txt\n");
     assert_string_equal(formatted(true, true, 0, &ev),
-                        "{\"comm\":\"ganesha.nfsd\",\"pid\":4242,\"client_addr\":\"192.0.2.8\",\"types\":\"CW\","
+                        "{\"comm\":\"ganesha.nfsd\",\"pid\":4242,\"types\":\"CW\","
                         "\"path\":\"/home/ann/notes.txt\"}\n");
 }
 

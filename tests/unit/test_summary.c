@@ -70,6 +70,27 @@ static void test_text_report(void **state)
     summary_free(s);
 }
 
+/* An NFS server's accesses are counted under `?`, not under its process's uid (root). */
+static void test_unknown_user(void **state)
+{
+    (void)state;
+    static struct proc_info ganesha = { .comm = "ganesha.nfsd", .uid = 0, .have_comm = true, .have_ids = true };
+    struct summary *s = summary_new(100, &start);
+    struct event ev = { .types = EV_WRITE, .pid = 30, .fd = -1, .proc = &ganesha, .uid = 0,
+                        .user_unknown = true, .path = "/srv/n", .path_len = 6 };
+    summary_add(s, &ev);
+    add(s, &sh, 7, EV_WRITE, "/srv/n");
+    struct strbuf sb = { 0 };
+    summary_report_text(s, 10, &end, user_names, NULL, &sb);
+    const char *users = strstr(tables(&sb), "USER\n");
+    assert_non_null(users);
+    assert_string_equal(users, "USER\n"
+                               "       1       1  ?\n"
+                               "       1       1  root\n");
+    strbuf_free(&sb);
+    summary_free(s);
+}
+
 static void test_top_and_rest(void **state)
 {
     (void)state;
@@ -174,6 +195,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_report),
+        cmocka_unit_test(test_unknown_user),
         cmocka_unit_test(test_top_and_rest),
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_json_report_and_reset),

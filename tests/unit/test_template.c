@@ -110,6 +110,12 @@ static void test_unknowns(void **state)
     ev.proc = &ids_only;
     ev.uid = 54321;
     assert_string_equal(render("%u", &ev), "54321\n"); /* a uid without a name */
+    /* an NFS server: its process's ids are not the client's */
+    struct proc_info ganesha = { .comm = "ganesha.nfsd", .have_comm = true, .have_ids = true };
+    ev.proc = &ganesha;
+    ev.uid = 0;
+    ev.user_unknown = true;
+    assert_string_equal(render("%c %u %U %g", &ev), "ganesha.nfsd ? ? ?\n");
 }
 
 static void test_needs(void **state)
