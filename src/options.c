@@ -23,7 +23,7 @@ const char options_usage[] =
     "  -t, --timestamp          prefix each event with HH:MM:SS.uuuuuu;\n"
     "                           twice (-tt) for seconds since the epoch\n"
     "  -u, --user               show the user the access was made as\n"
-    "                           (for Samba: user@client-address)\n"
+    "                           (for Samba: user@client-address; NFS servers: ?)\n"
     "  -p, --ignore-pid=PID     ignore this process (repeatable)\n"
     "  -f, --filter=TYPES       only these event types, e.g. -f W or -f OC\n"
     "  -C, --command=COMM       only processes with this name (repeatable)\n"

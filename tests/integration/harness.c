@@ -54,6 +54,17 @@ static int sh(const char *fmt, ...)
     return rc;
 }
 
+/* For commands whose failure is an answer (pgrep, a readiness probe): quiet, unlike sh. */
+int shell(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
 static int mount_extra(struct scene *s, const char *src, const char *target, const char *type, const char *opts)
 {
     if (mkdir(target, 0755) != 0 && errno != EEXIST)

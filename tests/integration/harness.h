@@ -59,6 +59,9 @@ pid_t run_cmd(struct scene *s, const char *const *argv);
  * still queued, so the same accesses can arrive as "RCO" or as "RO" then "C". */
 const char *types_for(const char *output, const char *prefix, const char *path);
 
+/* Runs a command line made from a printf format; returns system()'s status, quietly. */
+int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 int count_lines(const char *text);
 char *read_file(const char *path);
 

@@ -22,17 +22,6 @@ static pid_t smbd;
 static int port;
 static char state_dir[160];
 
-static int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int shell(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
 static void stop_smbd(void)
 {
     if (smbd > 0) {
@@ -72,6 +61,9 @@ static int teardown(void **state)
     remove_users();
     if (state_dir[0])
         shell("rm -rf %s", state_dir);
+    struct scene *s = *state;
+    if (s) /* the test's own files, so that the scene's directory can be removed */
+        shell("rm -f %s/upload.txt %s/a.back %s/b.back", s->dir, s->dir, s->dir);
     return scene_teardown(state);
 }
 
