@@ -592,5 +592,9 @@ void proc_note_exit(struct proc_table *t, pid_t pid, const char *comm, bool from
         snprintf(e->info.comm, sizeof e->info.comm, "%s", comm);
         e->info.have_comm = true;
     }
-    end_entry(t, e);
+    /* The taskstats record is sent early in exit, before the process's files are
+     * closed; the connector's exit comes after those closes were queued. Only then may
+     * the entry be let go once the queue has been read empty. */
+    if (e->cn_exit)
+        end_entry(t, e);
 }
