@@ -202,22 +202,54 @@ static int setup_signals(sigset_t *run_mask, bool hup_reopens)
     return sigprocmask(SIG_BLOCK, &blocked, run_mask);
 }
 
-static void print_summary(const struct tracer_stats *st, bool quiet)
+static const char *plural(unsigned long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* unwritten: lines formatted but not written when the output failed */
+static void print_summary(const struct tracer_stats *st, bool quiet, unsigned long unwritten)
 {
     if (quiet)
-        fprintf(stderr, "iotrace: %lu events counted", st->counted);
+        fprintf(stderr, "iotrace: %lu %s counted", st->counted, plural(st->counted, "event", "events"));
     else
-        fprintf(stderr, "iotrace: %lu events shown", st->shown);
-    if (st->overflows == 0 && st->read_errors == 0) {
+        fprintf(stderr, "iotrace: %lu %s shown", st->shown - unwritten, plural(st->shown - unwritten, "event", "events"));
+    if (st->overflows == 0 && st->read_errors == 0 && unwritten == 0) {
         fputs(", none lost\n", stderr);
         return;
     }
     fputs("; events were lost:", stderr);
-    if (st->overflows)
-        fprintf(stderr, " the kernel queue overflowed %lu times", st->overflows);
-    if (st->read_errors)
-        fprintf(stderr, "%s %lu reads failed", st->overflows ? "," : "", st->read_errors);
+    const char *sep = " ";
+    if (st->overflows) {
+        fprintf(stderr, "%sthe kernel queue overflowed %lu %s", sep, st->overflows, plural(st->overflows, "time", "times"));
+        sep = ", ";
+    }
+    if (st->read_errors) {
+        fprintf(stderr, "%s%lu %s failed", sep, st->read_errors, plural(st->read_errors, "read", "reads"));
+        sep = ", ";
+    }
+    if (unwritten)
+        fprintf(stderr, "%s%lu %s not written", sep, unwritten, plural(unwritten, "line", "lines"));
     fputc('\n', stderr);
+}
+
+/* Events a path filter could not place: their directory was gone and unknown. */
+static void print_unplaced(const struct tracer_stats *st)
+{
+    if (st->unplaced)
+        fprintf(stderr, "iotrace: %lu %s not shown: only the file's name was known (its directory was removed "
+                        "before the event was read), so it could not be placed under the PATHs given\n",
+                st->unplaced, plural(st->unplaced, "event", "events"));
+}
+
+/* Lines still in the output buffer after a failed write: the last one may have been
+ * written in part, and is counted as not written. */
+static unsigned long unwritten_lines(const struct output *out)
+{
+    unsigned long n = 0;
+    for (size_t i = 0; i < out->buf.len; i++)
+        n += out->buf.data[i] == '\n';
+    return n;
 }
 
 /* Stderr warnings for overflows: at most one a second, with the running count. */
@@ -226,8 +258,8 @@ static void warn_overflow(const struct tracer_stats *st, unsigned long *warned, 
     time_t now = time(NULL);
     if (st->overflows == *warned || now == *last)
         return;
-    fprintf(stderr, "iotrace: the kernel event queue overflowed (%lu times so far): events were lost\n",
-            st->overflows);
+    fprintf(stderr, "iotrace: the kernel event queue overflowed (%lu %s so far): events were lost\n",
+            st->overflows, plural(st->overflows, "time", "times"));
     *warned = st->overflows;
     *last = now;
 }
@@ -488,13 +520,24 @@ int main(int argc, char **argv)
     case OPTIONS_RUN:
         break;
     }
+    /* Before anything is set up: a stop or SIGHUP that comes early waits, blocked, for
+     * the read loop instead of killing iotrace half-way (or, with -o, mid-rotation). */
+    sigset_t run_mask;
+    if (setup_signals(&run_mask, cfg.output_path != NULL) != 0) {
+        fprintf(stderr, "iotrace: cannot set up signals: %s\n", strerror(errno));
+        return 1;
+    }
     if (options_resolve_paths(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "iotrace: %s\n", err);
         return 2;
     }
 
     struct source files, dirs;
-    int rc = source_open(&files, cfg.filter.types);
+    /* Directory events also need directory opens from the file group (see tracer.c) */
+    unsigned file_types = cfg.filter.types;
+    if (file_types & (EV_CREATE | EV_DELETE | EV_MOVED_FROM | EV_MOVED_TO | EV_ATTRIB))
+        file_types |= EV_OPEN;
+    int rc = source_open(&files, file_types);
     if (rc == -EPERM) {
         print_sudo_hint(argc, argv);
         return 1;
@@ -581,9 +624,8 @@ int main(int argc, char **argv)
         t.fmt.template = &cfg.template;
     t.fmt.exe = cfg.exe;
     t.fmt.parents = cfg.parents;
-    sigset_t run_mask;
-    if (!t.procs || !t.users || !t.clients || setup_signals(&run_mask, cfg.output_path != NULL) != 0) {
-        fputs("iotrace: cannot set up: out of memory or signals\n", stderr);
+    if (!t.procs || !t.users || !t.clients) {
+        fputs("iotrace: out of memory\n", stderr);
         return 1;
     }
 
@@ -601,8 +643,10 @@ int main(int argc, char **argv)
     struct source *groups[2] = { &files, &dirs };
     int status = run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);
     procevents_close(&pe);
-    if (status >= 0)
-        print_summary(&t.stats, cfg.quiet);
+    if (status >= 0) {
+        print_unplaced(&t.stats);
+        print_summary(&t.stats, cfg.quiet, status ? unwritten_lines(&out) : 0);
+    }
     else
         status = 0;
 

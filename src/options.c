@@ -290,12 +290,19 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         case ':':
             snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
             return OPTIONS_ERROR;
-        default:
-            if (optopt)
-                snprintf(err, err_size, "unknown option '-%c'", optopt);
+        default: {
+            const char *arg = argv[optind - 1];
+            const char *eq = strchr(arg, '=');
+            /* getopt sets optopt to a long option's letter, or 0: the word itself is the
+             * clearer thing to name */
+            if (strncmp(arg, "--", 2) == 0 && eq)
+                snprintf(err, err_size, "option '%.*s' takes no value (or is unknown)", (int)(eq - arg), arg);
+            else if (strncmp(arg, "--", 2) == 0)
+                snprintf(err, err_size, "unknown option '%s'", arg);
             else
-                snprintf(err, err_size, "unknown option '%s'", argv[optind - 1]);
+                snprintf(err, err_size, "unknown option '-%c'", optopt);
             return OPTIONS_ERROR;
+        }
         }
     }
     for (; optind < argc; optind++) {

@@ -40,7 +40,7 @@ static void path_from_record_fids(struct tracer *t, const struct record *r, stru
 static void handle_event(struct tracer *t, const struct record *r, const struct timespec *now)
 {
     const struct filter *f = t->filter;
-    if (t->output_error || r->pid == t->self || !filter_keep_record(f, r->types, r->pid))
+    if (t->output_error || r->pid == t->self)
         return;
 
     struct event ev = {
@@ -49,6 +49,15 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         .fd = r->fd,
         .time = *now,
     };
+    /* A directory being opened teaches the resolver its handle, whatever the filters
+     * keep: rm -r opens each directory before emptying it, and the deletes in it are
+     * named from this when the directory is gone (the file group asks for opens for
+     * this even under -f D). fd-mode events do not carry FAN_ONDIR: fstat tells. */
+    if (ev.fd >= 0 && (r->types & EV_OPEN) && handle_resolver_active(t->handles) && inode_from_fd(&ev) == 0 &&
+        ev.is_dir && path_from_fd(&ev, t->path, sizeof t->path) == 0)
+        handle_resolver_learn(t->handles, ev.fd, ev.path, ev.path_len);
+    if (!filter_keep_record(f, r->types, r->pid))
+        return;
     /* Cheapest first: the process table is in memory (tracked) or one small /proc read
      * per process and batch; a path is a readlink per event; a user name is an NSS
      * look-up, done last and only for what is shown. */
@@ -61,21 +70,19 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
             return;
     }
     if (ev.fd >= 0) {
-        if (path_from_fd(&ev, t->path, sizeof t->path) != 0 || t->want_inode)
+        bool have_path = ev.path || path_from_fd(&ev, t->path, sizeof t->path) == 0;
+        if ((!have_path || t->want_inode) && !ev.have_inode)
             inode_from_fd(&ev);
-        /* fd-mode events do not carry FAN_ONDIR, so a directory is told by fstat; only
-         * opens are checked (a directory is opened before it is listed or emptied).
-         * Learnt before the path filter: later directory events may need it. */
-        if ((ev.types & EV_OPEN) && ev.path && handle_resolver_active(t->handles) &&
-            (ev.have_inode || inode_from_fd(&ev) == 0) && ev.is_dir)
-            handle_resolver_learn(t->handles, ev.fd, ev.path, ev.path_len);
     } else if (r->n_fids > 0) {
         path_from_record_fids(t, r, &ev);
     }
     /* a name without its directory (path_is_name_only) cannot be shown to be under a
      * PATH: such an event is dropped by path filters */
-    if (!filter_keep_path(f, ev.path, ev.path_len))
+    if (!filter_keep_path(f, ev.path, ev.path_len)) {
+        if (ev.path_is_name_only)
+            t->stats.unplaced++; /* said at exit: these may have been under a PATH */
         return;
+    }
     if (!ev.proc)
         ev.proc = proc_lookup(t->procs, r->pid, want_ids, live, r->pidfd);
     if (t->want_parents) {
@@ -106,8 +113,9 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
 }
 
 /* The link-count change that comes with an unlink arrives as an attribute event that
- * has only the file's own handle, just before the delete of the same file; by the time
- * it is read the file is gone and nothing else could name it. */
+ * has only the file's own handle; by the time it is read the file is gone and nothing
+ * could name it. It comes just before the delete of the same file, or just after it
+ * when the delete was merged into an earlier queued event (a create, "+D"). */
 static bool is_bare_attrib(const struct record *r)
 {
     return r->kind == RECORD_EVENT && r->fd < 0 && r->types == EV_ATTRIB && r->n_fids == 1 &&
@@ -115,11 +123,11 @@ static bool is_bare_attrib(const struct record *r)
 }
 
 /* Whether r (a create, delete or move, with FAN_REPORT_TARGET_FID) is about the same
- * file as the bare attribute event. */
+ * file as the bare attribute event, from the same process. */
 static bool same_file(const struct record *r, const struct record *bare)
 {
     const struct fid_ref *b = &bare->fids[0];
-    if (r->pid != bare->pid)
+    if (r->pid != bare->pid || r->kind != RECORD_EVENT)
         return false;
     for (size_t i = 0; i < r->n_fids; i++) {
         const struct fid_ref *f = &r->fids[i];
@@ -130,33 +138,46 @@ static bool same_file(const struct record *r, const struct record *bare)
     return false;
 }
 
+/* Folds a bare attribute event into its neighbour about the same file: the line that
+ * names the file gets the A, as the kernel would have merged it had it been able to. */
+static bool fold_attrib(struct record *a, struct record *b)
+{
+    if (is_bare_attrib(b) && !is_bare_attrib(a) && same_file(a, b)) {
+        a->types |= EV_ATTRIB;
+        return true;
+    }
+    if (is_bare_attrib(a) && !is_bare_attrib(b) && same_file(b, a)) {
+        b->types |= EV_ATTRIB;
+        *a = *b;
+        return true;
+    }
+    return false;
+}
+
 enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t len,
                                        const struct timespec *now)
 {
     struct decoder d;
-    struct record r, bare;
-    bool have_bare = false;
+    struct record r, held;
+    bool holding = false;
     enum decode_status st;
 
     proc_table_new_batch(t->procs);
     decoder_init(&d, buf, len);
     while ((st = decoder_next(&d, &r)) == DECODE_RECORD) {
-        if (have_bare) {
-            /* the delete names the file: its line gets the A, as the kernel would
-             * have merged it had it been able to */
-            if (r.kind == RECORD_EVENT && same_file(&r, &bare))
-                r.types |= EV_ATTRIB;
-            else
-                handle_event(t, &bare, now);
-            have_bare = false;
-        }
         if (r.kind == RECORD_OVERFLOW) {
             t->stats.overflows++;
             format_overflow(&t->fmt, now, 1, &t->out->buf);
-        } else if (is_bare_attrib(&r)) {
-            bare = r; /* held for one record: its handle points into buf, valid all batch */
-            bare.pidfd = -1; /* closed below with r */
-            have_bare = true;
+        } else if (r.n_fids > 0 && r.fd < 0) {
+            /* directory events are held for one record, to fold a bare attribute event
+             * into its neighbour; their handles point into buf, valid all batch */
+            if (!(holding && fold_attrib(&held, &r))) {
+                if (holding)
+                    handle_event(t, &held, now);
+                held = r;
+                held.pidfd = -1; /* closed below with r; liveness stays in the record */
+                holding = true;
+            }
         } else {
             handle_event(t, &r, now);
         }
@@ -167,8 +188,8 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
         if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)
             t->output_error = output_flush(t->out);
     }
-    if (have_bare)
-        handle_event(t, &bare, now);
+    if (holding)
+        handle_event(t, &held, now);
     return st == DECODE_END ? TRACER_OK : TRACER_BAD_DATA;
 }
 

@@ -23,6 +23,7 @@ struct tracer_stats {
     unsigned long overflows;    /* times the kernel's queue overflowed (each lost >= 1 event) */
     unsigned long read_errors;  /* read() failures: each lost at least one event */
     unsigned long no_path;      /* shown, but the kernel could not give us the file */
+    unsigned long unplaced;     /* dropped by a path filter: only a name, its directory unknown */
 };
 
 struct tracer {

@@ -261,7 +261,7 @@ static void test_summary_text(void **state)
     expect_line("       1       1  touch(%d)", (int)touch);
     expect_line("  EVENTS       O  USER");
     expect_line("       1       1  root");
-    expect_line("iotrace: 1 events shown, none lost");
+    expect_line("iotrace: 1 event shown, none lost");
     assert_output(after_first_line(s->err));
 }
 

@@ -57,7 +57,8 @@ static void test_text_lines(void **state)
     assert_types(s, who(0, "touch", touch, NULL), in_mnt(s, "empty", 0), "CWO+A");
     assert_types(s, who(0, "ls", ls, NULL), s->mnt, "RCO"); /* a listing reads the directory */
     char summary[64];
-    snprintf(summary, sizeof summary, "iotrace: %d events shown, none lost\n", count_lines(s->out));
+    int n = count_lines(s->out);
+    snprintf(summary, sizeof summary, "iotrace: %d %s shown, none lost\n", n, n == 1 ? "event" : "events");
     assert_string_equal(s->err, summary);
 }
 

@@ -140,6 +140,8 @@ static void test_bad_values(void **state)
     expect_error("at most twice", ARGC("-ttt"), ARGV("-ttt"));
     expect_error("'-z'", ARGC("-z"), ARGV("-z"));
     expect_error("'--bogus'", ARGC("--bogus"), ARGV("--bogus"));
+    expect_error("'--json' takes no value", ARGC("--json=1"), ARGV("--json=1"));
+    expect_error("unknown option '-z'", ARGC("-cz"), ARGV("-cz"));
     expect_error("needs a value", ARGC("-o"), ARGV("-o"));
     expect_error("empty PATH", ARGC(""), ARGV(""));
     expect_error("unknown user 'no-such-user-here'", ARGC("-U", "no-such-user-here"),
