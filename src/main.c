@@ -454,10 +454,13 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
             if ((status = write_summary(t, cfg, out, out_name)) != 0)
                 break;
         }
-        struct pollfd pfd[4] = { { .fd = groups[0]->fan_fd, .events = POLLIN },
+        /* the output too, for no event: a pipe whose reader went away reports POLLERR,
+         * so `iotrace | head -3` ends at once even when no more events come */
+        struct pollfd pfd[5] = { { .fd = groups[0]->fan_fd, .events = POLLIN },
                                  { .fd = groups[1]->fan_fd, .events = POLLIN },
                                  { .fd = pe->connector_fd, .events = POLLIN },
-                                 { .fd = pe->taskstats_fd, .events = POLLIN } };
+                                 { .fd = pe->taskstats_fd, .events = POLLIN },
+                                 { .fd = out->fd, .events = 0 } };
         struct timespec timeout, *tp = NULL;
         int ms = -1;
         if (cfg->seconds) {
@@ -474,7 +477,7 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
             timeout.tv_nsec = (ms % 1000) * 1000000L;
             tp = &timeout;
         }
-        int ready = ppoll(pfd, 4, tp, run_mask); /* negative fds are skipped */
+        int ready = ppoll(pfd, 5, tp, run_mask); /* negative fds are skipped */
         if (ready < 0 && errno != EINTR) {
             fprintf(stderr, "iotrace: poll: %s\n", strerror(errno));
             status = 1;
@@ -482,6 +485,10 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
         }
         if (ready <= 0)
             continue;
+        if (pfd[4].revents & POLLERR) {
+            status = -1; /* the reader went away: quietly, as for EPIPE */
+            break;
+        }
         /* An exec is best read at once: a short-lived process may be gone soon. */
         if ((pfd[2].revents | pfd[3].revents) & POLLIN)
             procevents_drain(pe, t->procs);
@@ -492,7 +499,7 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
     }
     /* Events of accesses that finished before the stop are already queued: show them,
      * so that "run it, stop it" loses nothing. Bounded: the machine may never be quiet. */
-    for (int i = 0; i < 64 && status == 0; i++)
+    for (int i = 0; i < 64 && status == 0; i++) /* status -1: nobody reads any more */
         if ((status = read_and_handle(groups, true, true, pe, t, out, out_name, bufs, &got)) != 0 || !got)
             break;
     if (t->summary && status == 0)
