@@ -2,6 +2,8 @@
 #include "iotrace/mounts.h"
 #include "iotrace/options.h"
 #include "iotrace/output.h"
+#include "iotrace/pidns.h"
+#include "iotrace/privileges.h"
 #include "iotrace/procevents.h"
 #include "iotrace/source.h"
 #include "iotrace/tracer.h"
@@ -208,28 +210,48 @@ static void print_summary(const struct tracer_stats *st, bool quiet)
         fprintf(stderr, "iotrace: %lu events counted", st->counted);
     else
         fprintf(stderr, "iotrace: %lu events shown", st->shown);
-    if (st->overflows == 0 && st->read_errors == 0) {
+    if (st->no_file)
+        fprintf(stderr, " (%lu without their file: %s)", st->no_file, strerror(st->last_fd_error));
+    if (st->overflows == 0 && st->read_errors == 0 && st->unwritten == 0) {
         fputs(", none lost\n", stderr);
         return;
     }
+    const char *sep = " ";
     fputs("; events were lost:", stderr);
-    if (st->overflows)
-        fprintf(stderr, " the kernel queue overflowed %lu times", st->overflows);
-    if (st->read_errors)
-        fprintf(stderr, "%s %lu reads failed", st->overflows ? "," : "", st->read_errors);
+    if (st->overflows) {
+        fprintf(stderr, "%sthe kernel queue overflowed %lu times", sep, st->overflows);
+        sep = ", ";
+    }
+    if (st->read_errors) {
+        fprintf(stderr, "%s%lu reads failed", sep, st->read_errors);
+        sep = ", ";
+    }
+    if (st->unwritten)
+        fprintf(stderr, "%s%lu events could not be written", sep, st->unwritten);
     fputc('\n', stderr);
 }
 
-/* Stderr warnings for overflows: at most one a second, with the running count. */
-static void warn_overflow(const struct tracer_stats *st, unsigned long *warned, time_t *last)
+/* Losses as they happen, on stderr: at most one warning a second, with running counts. */
+struct loss_warnings {
+    unsigned long overflows;
+    unsigned long no_file;
+    time_t last;
+};
+
+static void warn_losses(const struct tracer_stats *st, struct loss_warnings *w)
 {
     time_t now = time(NULL);
-    if (st->overflows == *warned || now == *last)
+    if ((st->overflows == w->overflows && st->no_file == w->no_file) || now == w->last)
         return;
-    fprintf(stderr, "iotrace: the kernel event queue overflowed (%lu times so far): events were lost\n",
-            st->overflows);
-    *warned = st->overflows;
-    *last = now;
+    if (st->overflows != w->overflows)
+        fprintf(stderr, "iotrace: the kernel event queue overflowed (%lu times so far): events were lost\n",
+                st->overflows);
+    if (st->no_file != w->no_file)
+        fprintf(stderr, "iotrace: %lu events so far came without their file: the kernel could not open it "
+                        "for iotrace (%s)\n", st->no_file, strerror(st->last_fd_error));
+    w->overflows = st->overflows;
+    w->no_file = st->no_file;
+    w->last = now;
 }
 
 static int remaining_ms(const struct timespec *deadline)
@@ -259,8 +281,9 @@ static int handle_batch(struct procevents *pe, struct tracer *t, struct output *
     if (err == -EPIPE)
         return -1;
     if (err) {
-        fprintf(stderr, "iotrace: cannot write to %s: %s; stopping so that no event is lost unseen\n",
-                out_name, strerror(-err));
+        /* reported by run() once what is still queued has been counted */
+        (void)out_name;
+        t->output_error = err;
         return 1;
     }
     return status;
@@ -387,8 +410,7 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
 {
     void *bufs[2] = { malloc(READ_BUFFER_SIZE), malloc(READ_BUFFER_SIZE) };
     struct timespec deadline = { 0 };
-    unsigned long overflows_warned = 0;
-    time_t last_warning = 0;
+    struct loss_warnings warned = { 0 };
     int status = 0;
     bool got;
 
@@ -456,7 +478,7 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
         if ((pfd[0].revents | pfd[1].revents) & POLLIN)
             status = read_and_handle(groups, pfd[0].revents & POLLIN, pfd[1].revents & POLLIN, pe, t, out,
                                      out_name, bufs, &got);
-        warn_overflow(&t->stats, &overflows_warned, &last_warning);
+        warn_losses(&t->stats, &warned);
     }
     /* Events of accesses that finished before the stop are already queued: show them,
      * so that "run it, stop it" loses nothing. Bounded: the machine may never be quiet. */
@@ -465,6 +487,19 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
             break;
     if (t->summary && status == 0)
         status = write_summary(t, cfg, out, out_name);
+    if (t->output_error && t->output_error != -EPIPE) {
+        /* The output is broken: what is still queued is read only to be counted (each
+         * batch is counted, then not written), so the summary says what was lost. */
+        for (int i = 0; i < 64; i++) {
+            read_and_handle(groups, true, true, pe, t, out, out_name, bufs, &got);
+            if (!got)
+                break;
+        }
+        tracer_account_unwritten(t);
+        fprintf(stderr, "iotrace: cannot write to %s: %s; stopped, and counted the events not written\n",
+                out_name, strerror(-t->output_error));
+        status = 1;
+    }
     free(bufs[0]);
     free(bufs[1]);
     return status;
@@ -532,8 +567,10 @@ int main(int argc, char **argv)
      * the table is seeded below. Without them (not root in the initial network
      * namespace, or a kernel without the connector) the table falls back to reading
      * /proc per batch. */
-    struct procevents pe;
-    bool tracked = procevents_open(&pe) == 0;
+    struct procevents pe = { .connector_fd = -1, .taskstats_fd = -1 };
+    /* Outside the initial pid namespace the kernel takes the subscription and sends
+     * nothing, and its pids would not be ours anyway. */
+    bool tracked = pidns_is_initial() && procevents_open(&pe) == 0;
 
     if (cfg.current_mount) {
         if (watch_current_mount(&w) == 0)
@@ -556,6 +593,13 @@ int main(int argc, char **argv)
     if (cfg.output_path)
         ignore_output_file(&files, &out);
 
+    /* In a container with the host's /proc, /proc/PID is another process than fanotify's
+     * PID: no name at all is better than a wrong one. */
+    bool proc_is_ours = procfs_is_ours("/proc");
+    if (!proc_is_ours)
+        fputs("iotrace: /proc is not of this pid namespace, so processes are shown as unknown "
+              "(mount a matching one, e.g. unshare --pid --fork --mount-proc)\n", stderr);
+
     struct tracer t = {
         .filter = &cfg.filter,
         .want_user = cfg.user || (cfg.have_template && cfg.template.needs_user_name),
@@ -563,7 +607,7 @@ int main(int argc, char **argv)
         .want_inode = cfg.json || (cfg.have_template && cfg.template.needs_inode),
         .self = getpid(),
         .want_parents = cfg.parents,
-        .procs = proc_table_new("/proc", PROC_ENDED_KEPT),
+        .procs = proc_table_new(proc_is_ours ? "/proc" : NULL, PROC_ENDED_KEPT),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
         .handles = handles,
         .clients = client_table_new("/proc", CLIENT_CACHE_SIZE),
@@ -596,6 +640,14 @@ int main(int argc, char **argv)
         if (!tracked)
             fputs("iotrace: --children needs the kernel's process events, which are not available here: "
                   "only the processes given with --pid are shown\n", stderr);
+    }
+
+    /* Everything that needed privileges is set up: keep only what reading goes on
+     * needing (see privileges.h and the man page, PRIVILEGES). */
+    rc = privileges_drop(privileges_to_keep());
+    if (rc) {
+        fprintf(stderr, "iotrace: cannot drop the capabilities it no longer needs: %s\n", strerror(-rc));
+        return 1;
     }
 
     struct source *groups[2] = { &files, &dirs };
