@@ -1,6 +1,7 @@
 #include "iotrace/decode.h"
 #include "iotrace/event.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/fanotify.h>
@@ -126,7 +127,9 @@ enum decode_status decoder_next(struct decoder *d, struct record *out)
     if (meta.fd >= 0)
         out->fd = meta.fd;
     else if (meta.fd != FAN_NOFD)
-        out->fd_error = -meta.fd; /* FAN_REPORT_FD_ERROR: the open's -errno */
+        /* FAN_REPORT_FD_ERROR: the open's -errno (anything else is no errno: EIO, and
+         * no undefined -INT_MIN; found by fuzzing) */
+        out->fd_error = meta.fd >= -4095 ? -meta.fd : EIO;
     out->kind = (meta.mask & FAN_Q_OVERFLOW) ? RECORD_OVERFLOW : RECORD_EVENT;
     out->types = event_types_from_mask(meta.mask);
     return DECODE_RECORD;

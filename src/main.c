@@ -2,6 +2,8 @@
 #include "iotrace/mounts.h"
 #include "iotrace/options.h"
 #include "iotrace/output.h"
+#include "iotrace/pidns.h"
+#include "iotrace/privileges.h"
 #include "iotrace/procevents.h"
 #include "iotrace/source.h"
 #include "iotrace/tracer.h"
@@ -207,19 +209,20 @@ static const char *plural(unsigned long n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-/* unwritten: lines formatted but not written when the output failed */
-static void print_summary(const struct tracer_stats *st, bool quiet, unsigned long unwritten)
+static void print_summary(const struct tracer_stats *st, bool quiet)
 {
     if (quiet)
         fprintf(stderr, "iotrace: %lu %s counted", st->counted, plural(st->counted, "event", "events"));
     else
-        fprintf(stderr, "iotrace: %lu %s shown", st->shown - unwritten, plural(st->shown - unwritten, "event", "events"));
-    if (st->overflows == 0 && st->read_errors == 0 && unwritten == 0) {
+        fprintf(stderr, "iotrace: %lu %s shown", st->shown, plural(st->shown, "event", "events"));
+    if (st->no_file)
+        fprintf(stderr, " (%lu without their file: %s)", st->no_file, strerror(st->last_fd_error));
+    if (st->overflows == 0 && st->read_errors == 0 && st->unwritten == 0) {
         fputs(", none lost\n", stderr);
         return;
     }
-    fputs("; events were lost:", stderr);
     const char *sep = " ";
+    fputs("; events were lost:", stderr);
     if (st->overflows) {
         fprintf(stderr, "%sthe kernel queue overflowed %lu %s", sep, st->overflows, plural(st->overflows, "time", "times"));
         sep = ", ";
@@ -228,8 +231,8 @@ static void print_summary(const struct tracer_stats *st, bool quiet, unsigned lo
         fprintf(stderr, "%s%lu %s failed", sep, st->read_errors, plural(st->read_errors, "read", "reads"));
         sep = ", ";
     }
-    if (unwritten)
-        fprintf(stderr, "%s%lu %s not written", sep, unwritten, plural(unwritten, "line", "lines"));
+    if (st->unwritten)
+        fprintf(stderr, "%s%lu %s could not be written", sep, st->unwritten, plural(st->unwritten, "event", "events"));
     fputc('\n', stderr);
 }
 
@@ -242,26 +245,28 @@ static void print_unplaced(const struct tracer_stats *st)
                 st->unplaced, plural(st->unplaced, "event", "events"));
 }
 
-/* Lines still in the output buffer after a failed write: the last one may have been
- * written in part, and is counted as not written. */
-static unsigned long unwritten_lines(const struct output *out)
-{
-    unsigned long n = 0;
-    for (size_t i = 0; i < out->buf.len; i++)
-        n += out->buf.data[i] == '\n';
-    return n;
-}
+/* Losses as they happen, on stderr: at most one warning a second, with running counts. */
+struct loss_warnings {
+    unsigned long overflows;
+    unsigned long no_file;
+    time_t last;
+};
 
-/* Stderr warnings for overflows: at most one a second, with the running count. */
-static void warn_overflow(const struct tracer_stats *st, unsigned long *warned, time_t *last)
+static void warn_losses(const struct tracer_stats *st, struct loss_warnings *w)
 {
     time_t now = time(NULL);
-    if (st->overflows == *warned || now == *last)
+    if ((st->overflows == w->overflows && st->no_file == w->no_file) || now == w->last)
         return;
-    fprintf(stderr, "iotrace: the kernel event queue overflowed (%lu %s so far): events were lost\n",
-            st->overflows, plural(st->overflows, "time", "times"));
-    *warned = st->overflows;
-    *last = now;
+    if (st->overflows != w->overflows)
+        fprintf(stderr, "iotrace: the kernel event queue overflowed (%lu %s so far): events were lost\n",
+                st->overflows, plural(st->overflows, "time", "times"));
+    if (st->no_file != w->no_file)
+        fprintf(stderr, "iotrace: %lu %s so far came without their file: the kernel could not open it "
+                        "for iotrace (%s)\n", st->no_file, plural(st->no_file, "event", "events"),
+                strerror(st->last_fd_error));
+    w->overflows = st->overflows;
+    w->no_file = st->no_file;
+    w->last = now;
 }
 
 static int remaining_ms(const struct timespec *deadline)
@@ -291,8 +296,9 @@ static int handle_batch(struct procevents *pe, struct tracer *t, struct output *
     if (err == -EPIPE)
         return -1;
     if (err) {
-        fprintf(stderr, "iotrace: cannot write to %s: %s; stopping so that no event is lost unseen\n",
-                out_name, strerror(-err));
+        /* reported by run() once what is still queued has been counted */
+        (void)out_name;
+        t->output_error = err;
         return 1;
     }
     return status;
@@ -419,8 +425,7 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
 {
     void *bufs[2] = { malloc(READ_BUFFER_SIZE), malloc(READ_BUFFER_SIZE) };
     struct timespec deadline = { 0 };
-    unsigned long overflows_warned = 0;
-    time_t last_warning = 0;
+    struct loss_warnings warned = { 0 };
     int status = 0;
     bool got;
 
@@ -495,7 +500,7 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
         if ((pfd[0].revents | pfd[1].revents) & POLLIN)
             status = read_and_handle(groups, pfd[0].revents & POLLIN, pfd[1].revents & POLLIN, pe, t, out,
                                      out_name, bufs, &got);
-        warn_overflow(&t->stats, &overflows_warned, &last_warning);
+        warn_losses(&t->stats, &warned);
     }
     /* Events of accesses that finished before the stop are already queued: show them,
      * so that "run it, stop it" loses nothing. Bounded: the machine may never be quiet. */
@@ -504,6 +509,19 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
             break;
     if (t->summary && status == 0)
         status = write_summary(t, cfg, out, out_name);
+    if (t->output_error && t->output_error != -EPIPE) {
+        /* The output is broken: what is still queued is read only to be counted (each
+         * batch is counted, then not written), so the summary says what was lost. */
+        for (int i = 0; i < 64; i++) {
+            read_and_handle(groups, true, true, pe, t, out, out_name, bufs, &got);
+            if (!got)
+                break;
+        }
+        tracer_account_unwritten(t);
+        fprintf(stderr, "iotrace: cannot write to %s: %s; stopped, and counted the events not written\n",
+                out_name, strerror(-t->output_error));
+        status = 1;
+    }
     free(bufs[0]);
     free(bufs[1]);
     return status;
@@ -511,7 +529,8 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
 
 int main(int argc, char **argv)
 {
-    struct config cfg = { 0 };
+    /* static: on an early error return its strings are still reachable, not leaked */
+    static struct config cfg;
     char err[256];
 
     switch (options_parse(argc, argv, &cfg, err, sizeof err)) {
@@ -582,8 +601,10 @@ int main(int argc, char **argv)
      * the table is seeded below. Without them (not root in the initial network
      * namespace, or a kernel without the connector) the table falls back to reading
      * /proc per batch. */
-    struct procevents pe;
-    bool tracked = procevents_open(&pe) == 0;
+    struct procevents pe = { .connector_fd = -1, .taskstats_fd = -1 };
+    /* Outside the initial pid namespace the kernel takes the subscription and sends
+     * nothing, and its pids would not be ours anyway. */
+    bool tracked = pidns_is_initial() && procevents_open(&pe) == 0;
 
     if (cfg.current_mount) {
         if (watch_current_mount(&w) == 0)
@@ -606,6 +627,13 @@ int main(int argc, char **argv)
     if (cfg.output_path)
         ignore_output_file(&files, &out);
 
+    /* In a container with the host's /proc, /proc/PID is another process than fanotify's
+     * PID: no name at all is better than a wrong one. */
+    bool proc_is_ours = procfs_is_ours("/proc");
+    if (!proc_is_ours)
+        fputs("iotrace: /proc is not of this pid namespace, so processes are shown as unknown "
+              "(mount a matching one, e.g. unshare --pid --fork --mount-proc)\n", stderr);
+
     struct tracer t = {
         .filter = &cfg.filter,
         .want_user = cfg.user || (cfg.have_template && cfg.template.needs_user_name),
@@ -613,7 +641,7 @@ int main(int argc, char **argv)
         .want_inode = cfg.json || (cfg.have_template && cfg.template.needs_inode),
         .self = getpid(),
         .want_parents = cfg.parents,
-        .procs = proc_table_new("/proc", PROC_ENDED_KEPT),
+        .procs = proc_table_new(proc_is_ours ? "/proc" : NULL, PROC_ENDED_KEPT),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
         .handles = handles,
         .clients = client_table_new("/proc", CLIENT_CACHE_SIZE),
@@ -647,12 +675,20 @@ int main(int argc, char **argv)
                   "only the processes given with --pid are shown\n", stderr);
     }
 
+    /* Everything that needed privileges is set up: keep only what reading goes on
+     * needing (see privileges.h and the man page, PRIVILEGES). */
+    rc = privileges_drop(privileges_to_keep());
+    if (rc) {
+        fprintf(stderr, "iotrace: cannot drop the capabilities it no longer needs: %s\n", strerror(-rc));
+        return 1;
+    }
+
     struct source *groups[2] = { &files, &dirs };
     int status = run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);
     procevents_close(&pe);
     if (status >= 0) {
         print_unplaced(&t.stats);
-        print_summary(&t.stats, cfg.quiet, status ? unwritten_lines(&out) : 0);
+        print_summary(&t.stats, cfg.quiet);
     }
     else
         status = 0;
@@ -664,6 +700,7 @@ int main(int argc, char **argv)
     proc_table_free(t.procs);
     user_cache_free(t.users);
     client_table_free(t.clients);
+    summary_free(t.summary);
     config_free(&cfg);
     return status;
 }

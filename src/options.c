@@ -52,7 +52,8 @@ const char options_usage[] =
     "Event types: R read, W write, O open, C close, + create, D delete,\n"
     "< moved from, > moved to, A attributes changed.\n"
     "Text lines read  COMM(PID): TYPES PATH  or, with -u,  COMM(PID) [USER]: TYPES PATH.\n"
-    "Needs root (CAP_SYS_ADMIN): sudo iotrace -c\n"
+    "Needs root (CAP_SYS_ADMIN) to start; then keeps only CAP_DAC_READ_SEARCH.\n"
+    "Example: sudo iotrace -c\n"
     "See iotrace(8) for the output formats, the JSON fields and what fanotify cannot see.\n";
 
 static int parse_long(const char *text, long min, long max, long *out)

@@ -48,11 +48,11 @@ struct proc_table *proc_table_new(const char *proc_root, size_t capacity)
     struct proc_table *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->root = strdup(proc_root);
+    t->root = proc_root ? strdup(proc_root) : NULL;
     t->capacity = capacity ? capacity : 1;
     t->batch = 1;
     t->mark = 1;
-    if (!t->root) {
+    if (proc_root && !t->root) {
         proc_table_free(t);
         return NULL;
     }
@@ -127,6 +127,8 @@ void proc_table_mark_stale(struct proc_table *t)
 static ssize_t read_small_file(const char *root, pid_t pid, const char *name, char *buf, size_t size)
 {
     char path[4096];
+    if (!root)
+        return -1;
     snprintf(path, sizeof path, "%s/%d/%s", root, (int)pid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -233,6 +235,8 @@ static void read_status(const struct proc_table *t, pid_t pid, struct proc_info 
 static void read_exe(const struct proc_table *t, struct proc_entry *e)
 {
     char path[4096], target[PATH_MAX + 1];
+    if (!t->root)
+        return;
     snprintf(path, sizeof path, "%s/%d/exe", t->root, (int)e->info.pid);
     ssize_t n = readlink(path, target, sizeof target - 1);
     if (n <= 0)
@@ -403,7 +407,8 @@ static struct proc_entry *entry_from_proc(struct proc_table *t, pid_t pid, bool 
 /* Whether the process behind pidfd still exists (a zombie counts: its pid is not free). */
 static bool pidfd_alive(int pidfd)
 {
-    return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+    /* EPERM: alive, but another user's, and iotrace has dropped CAP_KILL */
+    return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 || errno == EPERM;
 }
 
 /* Liveness says the process was reaped: its answer is among the ended incarnations of
@@ -472,7 +477,7 @@ size_t proc_parents(const struct proc_info *p, const struct proc_info **out, siz
 
 size_t proc_table_seed(struct proc_table *t)
 {
-    DIR *d = opendir(t->root);
+    DIR *d = t->root ? opendir(t->root) : NULL;
     if (!d)
         return 0;
     size_t n = 0;

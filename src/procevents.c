@@ -23,7 +23,8 @@ size_t proc_changes_parse(const void *datagram, size_t len, struct proc_change *
             break;
         const unsigned char *payload = p + NLMSG_HDRLEN;
         size_t payload_len = nh.nlmsg_len - NLMSG_HDRLEN;
-        p += NLMSG_ALIGN(nh.nlmsg_len);
+        /* the last message may lack its padding: never step past the end (found by fuzzing) */
+        p += NLMSG_ALIGN(nh.nlmsg_len) <= (size_t)(end - p) ? NLMSG_ALIGN(nh.nlmsg_len) : (size_t)(end - p);
         if (nh.nlmsg_type != NLMSG_DONE || payload_len < sizeof(struct cn_msg) + sizeof(struct proc_event))
             continue;
         struct cn_msg cn;
@@ -123,7 +124,7 @@ size_t exit_changes_parse(const void *datagram, size_t len, struct proc_change *
             break;
         const unsigned char *msg = p + NLMSG_HDRLEN;
         size_t msg_len = nh.nlmsg_len - NLMSG_HDRLEN;
-        p += NLMSG_ALIGN(nh.nlmsg_len);
+        p += NLMSG_ALIGN(nh.nlmsg_len) <= (size_t)(end - p) ? NLMSG_ALIGN(nh.nlmsg_len) : (size_t)(end - p);
         if (msg_len < GENL_HDRLEN)
             continue;
         size_t aggr_len, pid_len = 0, stats_len = 0;

@@ -40,7 +40,7 @@ static void path_from_record_fids(struct tracer *t, const struct record *r, stru
 static void handle_event(struct tracer *t, const struct record *r, const struct timespec *now)
 {
     const struct filter *f = t->filter;
-    if (t->output_error || r->pid == t->self)
+    if (r->pid == t->self)
         return;
 
     struct event ev = {
@@ -102,6 +102,17 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         if (ev.proc->have_comm && client_kind_of(ev.proc->comm) == CLIENT_SESSION)
             ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial);
         ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
+    }
+    if (t->output_error) { /* the output is broken: count what it cannot take */
+        t->stats.unwritten++;
+        return;
+    }
+    if (r->fd_error) {
+        /* FAN_REPORT_FD_ERROR: the kernel could not open the file for us (EMFILE when
+         * our fd table is full, ENFILE, or the file's own open failing): the event is
+         * shown with its process, and counted, without a path */
+        t->stats.no_file++;
+        t->stats.last_fd_error = r->fd_error;
     }
     t->stats.counted++;
     if (t->summary)
@@ -191,6 +202,24 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
     if (holding)
         handle_event(t, &held, now);
     return st == DECODE_END ? TRACER_OK : TRACER_BAD_DATA;
+}
+
+void tracer_account_unwritten(struct tracer *t)
+{
+    struct strbuf *b = &t->out->buf;
+    for (const char *p = b->data, *end = p + b->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        /* JSON "lost" records are not events (a name cannot fake one: quotes in a name
+         * are escaped) */
+        if (!memmem(p, (size_t)(nl - p), ",\"lost\":", 8) && t->stats.shown > 0) {
+            t->stats.shown--;
+            t->stats.unwritten++;
+        }
+        p = nl + 1;
+    }
+    strbuf_reset(b);
 }
 
 void tracer_note_read_error(struct tracer *t, int err)

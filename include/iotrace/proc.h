@@ -25,9 +25,10 @@
 
 struct proc_table;
 
-/* proc_root is "/proc" in use, a fixture directory in tests. capacity bounds the
- * number of ended processes kept for their queued events (the oldest go first when
- * more end than that before the queue is seen empty). */
+/* proc_root is "/proc" in use, a fixture directory in tests, or NULL when no /proc can
+ * be trusted (one of another pid namespace): every process is then unknown. capacity
+ * bounds the number of ended processes kept for their queued events (the oldest go
+ * first when more end than that before the queue is seen empty). */
 struct proc_table *proc_table_new(const char *proc_root, size_t capacity);
 void proc_table_free(struct proc_table *t);
 

@@ -24,6 +24,9 @@ struct tracer_stats {
     unsigned long read_errors;  /* read() failures: each lost at least one event */
     unsigned long no_path;      /* shown, but the kernel could not give us the file */
     unsigned long unplaced;     /* dropped by a path filter: only a name, its directory unknown */
+    unsigned long no_file;      /* shown without their file: the kernel could not open it */
+    int last_fd_error;          /* why, for the report (an errno: EMFILE, ENFILE...) */
+    unsigned long unwritten;    /* read after the output failed: counted, not shown */
 };
 
 struct tracer {
@@ -56,6 +59,10 @@ enum tracer_status {
  * the output buffer for the caller's flush to report. */
 enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t len,
                                        const struct timespec *now);
+
+/* After an output failure: the lines still buffered are events that were not written.
+ * Moves them from `shown` to `unwritten` and empties the buffer. */
+void tracer_account_unwritten(struct tracer *t);
 
 /* A read() that failed: the kernel dropped at least one event. */
 void tracer_note_read_error(struct tracer *t, int err);

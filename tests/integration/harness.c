@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -247,9 +248,41 @@ void wait_for_marks(struct scene *s, int n)
     fail_msg("iotrace did not set up %d marks", n);
 }
 
-static bool tracer_has_marks(pid_t pid)
+static bool has_marks(pid_t pid)
 {
     return count_marks(pid) > 0;
+}
+
+/* Ready: its marks are listed in the fdinfo of its fanotify fd, and it has dropped its
+ * capabilities (no_new_privs), the last step of its set-up, after its signal handlers and
+ * process events: a signal or an fd count before that would race with the set-up.
+ * The process started may be a wrapper (unshare --fork): then iotrace is a child. */
+static bool is_ready(pid_t pid)
+{
+    return has_marks(pid) && proc_status_number(pid, "NoNewPrivs:") == 1;
+}
+
+pid_t tracer_pid(struct scene *s)
+{
+    if (s->tracer <= 0)
+        return 0;
+    if (is_ready(s->tracer))
+        return s->tracer;
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)s->tracer, (int)s->tracer);
+    char *children = read_file(path);
+    pid_t found = 0;
+    for (char *p = children; !found && *p;) {
+        char *end;
+        long child = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (is_ready((pid_t)child))
+            found = (pid_t)child;
+        p = end;
+    }
+    free(children);
+    return found;
 }
 
 void start_tracer(struct scene *s, const char *const *args)
@@ -259,7 +292,11 @@ void start_tracer(struct scene *s, const char *const *args)
     for (; args && args[n - 1] && n < 31; n++)
         argv[n] = args[n - 1];
     argv[n] = NULL;
+    start_tracer_argv(s, argv);
+}
 
+void start_tracer_argv(struct scene *s, const char *const *argv)
+{
     unlink(s->out_path);
     unlink(s->err_path);
     pid_t pid = fork();
@@ -271,22 +308,91 @@ void start_tracer(struct scene *s, const char *const *args)
             _exit(127);
         dup2(out, 1);
         dup2(err, 2);
-        execv(argv[0], (char *const *)argv);
+        /* only stdin, stdout and stderr: fd counts and valgrind's fd report stay exact */
+        close_range(3, ~0u, 0);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     s->tracer = pid;
-    for (int i = 0; i < 1000; i++) { /* up to 10 s on a loaded machine */
+    for (int i = 0; i < 3000; i++) { /* up to 30 s on a loaded machine (valgrind is slow) */
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             s->tracer = 0;
             char *err = read_file(s->err_path);
             fail_msg("iotrace exited at start (status %d): %s", status, err);
         }
-        if (tracer_has_marks(pid))
+        if (tracer_pid(s))
             return;
         usleep(10000);
     }
     fail_msg("iotrace did not set up its marks");
+}
+
+bool wait_for_text(struct scene *s, const char *path, const char *needle, int limit_s)
+{
+    for (int i = 0; i < limit_s * 100; i++) {
+        char *text = read_file(path ? path : s->out_path);
+        bool found = strstr(text, needle) != NULL;
+        free(text);
+        if (found)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+pid_t run_child(struct scene *s, const char *comm, void (*body)(void *), void *arg)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (chdir(s->mnt) != 0)
+            _exit(127);
+        if (comm)
+            prctl(PR_SET_NAME, comm, 0, 0, 0);
+        body(arg);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("child %s failed (status %d)", comm ? comm : "?", status);
+    return pid;
+}
+
+long proc_status_number(pid_t pid, const char *key)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *text = read_file(path);
+    char *p = strstr(text, key);
+    long v = -1;
+    if (p)
+        v = strtol(p + strlen(key), NULL, 10);
+    free(text);
+    return v;
+}
+
+int count_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int n = 0;
+    for (struct dirent *d; (d = readdir(dir));) {
+        if (d->d_name[0] == '.')
+            continue;
+        char link[400], target[256];
+        snprintf(link, sizeof link, "%s/%s", path, d->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        /* iotrace reads /proc/PID/status for processes anywhere on the machine, at any
+         * time: such an fd is open for microseconds and not a leak */
+        n += !(len > 6 && memcmp(target, "/proc/", 6) == 0);
+    }
+    closedir(dir);
+    return n;
 }
 
 static void collect(struct scene *s, int status)

@@ -44,6 +44,21 @@ void start_tracer(struct scene *s, const char *const *args);
 /* Waits until the running tracer has at least n fanotify marks (start_tracer returns
  * after the first: enough for one mount, not for several). */
 void wait_for_marks(struct scene *s, int n);
+/* The same with a whole command line (argv[0] may be a wrapper such as valgrind or
+ * unshare --fork, found in PATH). */
+void start_tracer_argv(struct scene *s, const char *const *argv);
+/* The pid of the iotrace process itself (s->tracer or a child of it), 0 when not found. */
+pid_t tracer_pid(struct scene *s);
+/* Waits until the file (NULL: iotrace's stdout) holds needle; false after limit_s. */
+bool wait_for_text(struct scene *s, const char *path, const char *needle, int limit_s);
+/* Runs body(arg) in a child in the tmpfs, named comm (prctl) when not NULL; returns its
+ * pid once it has exited. Fails the test when it does not exit 0. */
+pid_t run_child(struct scene *s, const char *comm, void (*body)(void *), void *arg);
+/* A number from /proc/PID/status ("VmRSS:", "NoNewPrivs:"), -1 when absent. */
+long proc_status_number(pid_t pid, const char *key);
+/* Open fds of a process but for /proc files (read and closed at once), -1 when it
+ * cannot be read. */
+int count_fds(pid_t pid);
 /* SIGINT, wait, read its output. */
 void stop_tracer(struct scene *s);
 /* Waits for it to exit by itself (at most `limit_s` seconds, generous: not a timing test). */

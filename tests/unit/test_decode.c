@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/fanotify.h>
@@ -61,6 +62,20 @@ static void test_fd_error(void **state)
     assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
     assert_int_equal(r.fd, -1);
     assert_int_equal(r.fd_error, 24);
+}
+
+/* found by fuzzing: -INT_MIN is undefined; a value that is no errno reads as EIO */
+static void test_fd_error_out_of_range(void **state)
+{
+    (void)state;
+    unsigned char buf[64];
+    size_t len = put_record(buf, FAN_OPEN, -2147483647 - 1, 7, 0);
+    struct decoder d;
+    struct record r;
+    decoder_init(&d, buf, len);
+    assert_int_equal(decoder_next(&d, &r), DECODE_RECORD);
+    assert_int_equal(r.fd, -1);
+    assert_int_equal(r.fd_error, EIO);
 }
 
 static void test_bad_version_and_truncation(void **state)
@@ -208,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walks_records),
         cmocka_unit_test(test_fd_error),
+        cmocka_unit_test(test_fd_error_out_of_range),
         cmocka_unit_test(test_bad_version_and_truncation),
         cmocka_unit_test(test_types_from_mask),
         cmocka_unit_test(test_fid_records),
