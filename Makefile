@@ -29,6 +29,7 @@ TEST_SUPPORT_H = tests/integration/harness.h tests/integration/lines.h tests/sup
 OWN_TARGET_TESTS = tests/integration/test_valgrind.c tests/integration/test_soak.c
 INTEGRATION_TESTS = $(patsubst tests/integration/%.c,$(BUILD)/itests/%,\
                     $(filter-out $(OWN_TARGET_TESTS),$(wildcard tests/integration/test_*.c)))
+BENCH_PROGRAMS = build/bench/loadgen build/bench/floor build/bench/pairs
 
 # Bounded runs for CI; shorter by default so that make check stays quick to use.
 FUZZ_SECONDS ?= 5
@@ -37,7 +38,7 @@ FUZZ_TARGETS = decode proc_status mountinfo escape netlink
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all check check-fast deps unit integration valgrind soak fuzz check-sanitize \
-        install clean bench bench-attribution
+        install clean bench bench-attribution bench-programs
 
 all: $(BIN)
 
@@ -75,7 +76,8 @@ integration: deps $(BIN) $(INTEGRATION_TESTS)
 	@tests/run-unit $(INTEGRATION_TESTS)
 
 # Unit tests run as anyone; the integration tests need root (they skip without it).
-check-fast: deps $(BIN) unit integration
+# The benchmark's programs are built (not run: that is make bench) so they cannot rot.
+check-fast: deps $(BIN) bench-programs unit integration
 
 # Everything again with AddressSanitizer and UBSan, in its own build directory.
 check-sanitize: deps
@@ -103,6 +105,17 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/support/unescape.c tests/support/unes
 	$(CC) $(ALL_CFLAGS) -Itests/support -fsanitize=fuzzer -o $@ $< tests/support/unescape.c $(LIB_OBJ)
 
 check: check-fast check-sanitize valgrind fuzz soak
+
+build/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARNINGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+bench-programs: $(BENCH_PROGRAMS)
+
+# Root; slow (minutes). QUICK=1 for small loads, EXT4=1 for an ext4 loop image,
+# WRITE=1 for writes too; see bench/run for the rest.
+bench: iotrace $(BENCH_PROGRAMS)
+	bench/run
 
 build/bench/attribution-workers: bench/attribution/workers.c
 	@mkdir -p $(dir $@)
