@@ -6,10 +6,45 @@
 #include <sys/fanotify.h>
 #include <unistd.h>
 
-static void close_fd(int fd)
+/* The fds of one batch (events' files and pidfds). The kernel gives each the lowest
+ * free fd, so a batch's fds are usually one unbroken range, closed with one close_range()
+ * instead of a close() each: make bench (100 x 2000, iotrace -c -u) showed close() at 8%
+ * of iotrace's CPU, much of it the cost of entering the kernel once per event. The
+ * range is used only when it holds nothing but this batch's fds (as many fds as
+ * numbers); anything else iotrace has open lies outside it then. */
+struct batch_fds {
+    int min, max;
+    unsigned count;
+};
+
+static void note_fd(struct batch_fds *b, int fd)
 {
-    if (fd >= 0)
-        close(fd);
+    if (fd < 0)
+        return;
+    if (b->count == 0 || fd < b->min)
+        b->min = fd;
+    if (b->count == 0 || fd > b->max)
+        b->max = fd;
+    b->count++;
+}
+
+static void close_batch_fds(const struct batch_fds *b, const void *buf, size_t len)
+{
+    if (b->count == 0)
+        return;
+    if ((unsigned)(b->max - b->min) + 1 == b->count &&
+        close_range((unsigned)b->min, (unsigned)b->max, 0) == 0)
+        return;
+    /* not one range (or no close_range before Linux 5.9): one by one */
+    struct decoder d;
+    struct record r;
+    decoder_init(&d, buf, len);
+    while (decoder_next(&d, &r) == DECODE_RECORD) {
+        if (r.fd >= 0)
+            close(r.fd);
+        if (r.pidfd >= 0)
+            close(r.pidfd);
+    }
 }
 
 /* FID mode: the directory's handle and the entry's name give the full path. */
@@ -54,7 +89,7 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
      * named from this when the directory is gone (the file group asks for opens for
      * this even under -f D). fd-mode events do not carry FAN_ONDIR: fstat tells. */
     if (ev.fd >= 0 && (r->types & EV_OPEN) && handle_resolver_active(t->handles) && inode_from_fd(&ev) == 0 &&
-        ev.is_dir && path_from_fd(&ev, t->path, sizeof t->path) == 0)
+        ev.is_dir && path_from_fd(t->fd_dir, &ev, t->path, sizeof t->path) == 0)
         handle_resolver_learn(t->handles, ev.fd, ev.path, ev.path_len);
     if (!filter_keep_record(f, r->types, r->pid))
         return;
@@ -70,7 +105,7 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
             return;
     }
     if (ev.fd >= 0) {
-        bool have_path = ev.path || path_from_fd(&ev, t->path, sizeof t->path) == 0;
+        bool have_path = ev.path || path_from_fd(t->fd_dir, &ev, t->path, sizeof t->path) == 0;
         if ((!have_path || t->want_inode) && !ev.have_inode)
             inode_from_fd(&ev);
     } else if (r->n_fids > 0) {
@@ -172,6 +207,7 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
     struct record r, held;
     bool holding = false;
     enum decode_status st;
+    struct batch_fds fds = { 0 };
 
     proc_table_new_batch(t->procs);
     decoder_init(&d, buf, len);
@@ -192,8 +228,8 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
         } else {
             handle_event(t, &r, now);
         }
-        close_fd(r.fd);
-        close_fd(r.pidfd);
+        note_fd(&fds, r.fd);
+        note_fd(&fds, r.pidfd);
         /* bounded memory whatever the batch; after a failure the caller's flush
          * reports it, and the rest of the batch only has its fds closed */
         if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)
@@ -201,6 +237,7 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
     }
     if (holding)
         handle_event(t, &held, now);
+    close_batch_fds(&fds, buf, len);
     return st == DECODE_END ? TRACER_OK : TRACER_BAD_DATA;
 }
 

@@ -9,9 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Sets ev->path (pointing into buf) from /proc/self/fd/N; leaves it NULL when the
- * link cannot be read. Returns 0 or -errno. */
-int path_from_fd(struct event *ev, char *buf, size_t size);
+/* An fd of /proc/self/fd, for path_from_fd; -1 when /proc is not there. */
+int paths_open_fd_dir(void);
+
+/* Sets ev->path (pointing into buf) from the link /proc/self/fd/N, read through fd_dir
+ * (from paths_open_fd_dir; -1 reads it by its full name); leaves it NULL when the link
+ * cannot be read. Returns 0 or -errno. */
+int path_from_fd(int fd_dir, struct event *ev, char *buf, size_t size);
 
 /* Sets ev's device and inode from fstat on the fd. Returns 0 or -errno. */
 int inode_from_fd(struct event *ev);

@@ -36,6 +36,7 @@ struct tracer {
     bool want_inode;            /* JSON carries device and inode */
     bool want_parents;          /* -P */
     pid_t self;
+    int fd_dir;                 /* /proc/self/fd (paths_open_fd_dir), or -1 */
     struct proc_table *procs;
     struct user_cache *users;
     struct client_table *clients;    /* file servers' network clients (with -u) */
