@@ -577,7 +577,7 @@ int main(int argc, char **argv)
     unsigned file_types = cfg.filter.types;
     if (file_types & (EV_CREATE | EV_DELETE | EV_MOVED_FROM | EV_MOVED_TO | EV_ATTRIB))
         file_types |= EV_OPEN;
-    int rc = source_open(&files, file_types);
+    int rc = source_open(&files, file_types, cfg.unlimited_queue);
     if (rc == -EPERM) {
         print_sudo_hint(argc, argv);
         return 1;
@@ -590,7 +590,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "iotrace: cannot start fanotify: %s\n", strerror(-rc));
         return 1;
     }
-    rc = source_open_dirs(&dirs, cfg.filter.types);
+    rc = source_open_dirs(&dirs, cfg.filter.types, cfg.unlimited_queue);
     if (rc)
         fprintf(stderr, "iotrace: creates, deletes, moves and attribute changes are not shown: this kernel "
                         "cannot report file names (%s; needs Linux 5.9)\n", strerror(-rc));

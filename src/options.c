@@ -34,6 +34,8 @@ const char options_usage[] =
     "  -d, --dir=DIR            only files directly in DIR, not below (repeatable)\n"
     "      --exclude-path=PATH  not PATH nor anything under it (repeatable)\n"
     "  -j, --json               one JSON object per line (JSON Lines)\n"
+    "      --unlimited-queue    never drop events when iotrace falls behind; the\n"
+    "                           kernel's memory grows with the backlog instead\n"
     "      --format=FMT         each event as FMT: %T time, %t epoch time, %c command,\n"
     "                           %p pid, %u user, %U uid, %g gid, %e event types,\n"
     "                           %f path, %d device, %i inode, %% a percent sign;\n"
@@ -78,6 +80,7 @@ enum {
     OPT_INTERVAL,
     OPT_TOP,
     OPT_APPEND,
+    OPT_UNLIMITED_QUEUE,
 };
 
 static int add_arg(const char ***list, size_t *n, const char *arg)
@@ -131,6 +134,7 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "top", required_argument, NULL, OPT_TOP },
         { "quiet", no_argument, NULL, 'q' },
         { "append", no_argument, NULL, OPT_APPEND },
+        { "unlimited-queue", no_argument, NULL, OPT_UNLIMITED_QUEUE },
         { "exe", no_argument, NULL, 'e' },
         { "parents", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
@@ -278,6 +282,9 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         case OPT_APPEND:
             cfg->append = true;
         break;
+        case OPT_UNLIMITED_QUEUE:
+            cfg->unlimited_queue = true;
+            break;
         case 'e':
             cfg->exe = true;
             break;

@@ -54,9 +54,17 @@ static uint64_t dir_mask_for(unsigned types)
     return mask ? mask | FAN_ONDIR : 0;
 }
 
-int source_open(struct source *s, unsigned types)
+/* FAN_UNLIMITED_QUEUE (--unlimited-queue): the kernel keeps every event however far
+ * behind iotrace falls, in kernel memory (roughly a hundred bytes an event, not
+ * swappable), instead of dropping them past max_queued_events (16384 by default). */
+static unsigned queue_flag(bool unlimited_queue)
 {
-    const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK;
+    return unlimited_queue ? FAN_UNLIMITED_QUEUE : 0;
+}
+
+int source_open(struct source *s, unsigned types, bool unlimited_queue)
+{
+    const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | queue_flag(unlimited_queue);
     const unsigned event_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME;
 
     memset(s, 0, sizeof *s);
@@ -80,7 +88,7 @@ int source_open(struct source *s, unsigned types)
     return 0;
 }
 
-int source_open_dirs(struct source *s, unsigned types)
+int source_open_dirs(struct source *s, unsigned types, bool unlimited_queue)
 {
     memset(s, 0, sizeof *s);
     s->fan_fd = -1;
@@ -91,7 +99,8 @@ int source_open_dirs(struct source *s, unsigned types)
     /* FAN_REPORT_TARGET_FID (Linux 5.17) adds the handle of the file a create, delete or
      * move is about, which lets the tracer tie an unlink's link-count change to its
      * delete; older kernels refuse it with EINVAL and go without. */
-    const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME | FAN_REPORT_FID;
+    const unsigned base = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME | FAN_REPORT_FID |
+                          queue_flag(unlimited_queue);
     s->fan_fd = fanotify_init(base | FAN_REPORT_TARGET_FID, O_RDONLY | O_CLOEXEC);
     if (s->fan_fd < 0 && errno == EINVAL)
         s->fan_fd = fanotify_init(base, O_RDONLY | O_CLOEXEC);

@@ -16,6 +16,7 @@ struct config {
     int timestamp;           /* -t: 0 none, 1 time of day, 2 seconds since the epoch */
     bool user;               /* -u */
     bool json;               /* -j */
+    bool unlimited_queue;    /* --unlimited-queue */
     bool summary;            /* --summary */
     long interval;           /* --interval: seconds between summaries, 0 for only at the end */
     long top;                /* --top: rows per summary table */

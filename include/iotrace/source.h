@@ -23,13 +23,14 @@ struct source {
 };
 
 /* Creates the file group for the event types wanted (enum event_type bits); a group
- * with none of its types wanted is left unused (fan_fd -1). Returns 0 or -errno: -EPERM
+ * with none of its types wanted is left unused (fan_fd -1). unlimited_queue lifts the
+ * kernel's bound on queued events (--unlimited-queue). Returns 0 or -errno: -EPERM
  * without CAP_SYS_ADMIN, -ENOSYS without fanotify in the kernel. */
-int source_open(struct source *s, unsigned types);
+int source_open(struct source *s, unsigned types, bool unlimited_queue);
 
 /* Creates the directory group. Returns 0 or -errno (-EINVAL: the kernel cannot report
  * names, before Linux 5.9). */
-int source_open_dirs(struct source *s, unsigned types);
+int source_open_dirs(struct source *s, unsigned types, bool unlimited_queue);
 
 /* Marks the mount holding path (file group) or its whole filesystem (directory group).
  * Returns 0 or -errno: -EXDEV on a btrfs subvolume, -ENODEV/-EOPNOTSUPP on

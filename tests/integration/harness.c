@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -308,6 +309,9 @@ void start_tracer_argv(struct scene *s, const char *const *argv)
             _exit(127);
         dup2(out, 1);
         dup2(err, 2);
+        struct rlimit limit = { s->nofile, s->nofile };
+        if (s->nofile && setrlimit(RLIMIT_NOFILE, &limit) != 0)
+            _exit(127);
         /* only stdin, stdout and stderr: fd counts and valgrind's fd report stay exact */
         close_range(3, ~0u, 0);
         execvp(argv[0], (char *const *)argv);

@@ -23,6 +23,7 @@ struct scene {
     int n_extra_mounts;
     char loop_dev[32];
     char image[128];
+    unsigned long nofile;  /* when set, iotrace's limit on open files (soft and hard) */
 };
 
 enum fs_kind { FS_TMPFS, FS_EXT4, FS_XFS, FS_BTRFS, FS_BTRFS_SUBVOLUME, FS_OVERLAY };

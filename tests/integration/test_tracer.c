@@ -337,7 +337,7 @@ static void test_mark_all_mounts(void **state)
     fclose(f);
 
     struct marking mk = { .failures = 0 };
-    assert_int_equal(source_open(&mk.src, EV_ALL_TYPES), 0);
+    assert_int_equal(source_open(&mk.src, EV_ALL_TYPES, false), 0);
     assert_int_equal(mounts_for_each_real(list, mark_one, &mk), 1);
     assert_int_equal(mk.failures, 1);
     assert_non_null(strstr(mk.failed_mount, "/missing"));

@@ -68,6 +68,23 @@ static void test_all_short_options(void **state)
     config_free(&cfg);
 }
 
+static void test_unlimited_queue(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, 1, (char *[]){ "iotrace", NULL }), OPTIONS_RUN);
+    assert_false(cfg.unlimited_queue);
+    config_free(&cfg);
+    assert_int_equal(parse(&cfg, err, ARGC("-c", "--unlimited-queue"), ARGV("-c", "--unlimited-queue")), OPTIONS_RUN);
+    assert_true(cfg.unlimited_queue);
+    assert_true(cfg.current_mount);
+    config_free(&cfg);
+    assert_int_equal(parse(&cfg, err, ARGC("--unlimited-queue=yes"), ARGV("--unlimited-queue=yes")), OPTIONS_ERROR);
+    assert_string_equal(err, "option '--unlimited-queue' takes no value (or is unknown)");
+    config_free(&cfg);
+}
+
 static void test_long_options(void **state)
 {
     (void)state;
@@ -226,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_all_short_options),
         cmocka_unit_test(test_long_options),
+        cmocka_unit_test(test_unlimited_queue),
         cmocka_unit_test(test_exe_and_parents),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_bad_values),
