@@ -28,9 +28,6 @@
 
 #define READ_BUFFER_SIZE (1024 * 1024)
 #define READ_SLACK 4096 /* more than one event record, info records included */
-/* The pause after iotrace has caught up: short enough for a terminal to look live, long
- * enough to gather the events of a busy moment into one read. */
-#define COALESCE_NS 1000000L
 #define PROC_ENDED_KEPT 65536 /* ended processes kept for their queued events */
 #define USER_CACHE_SIZE 1024
 #define HANDLE_CACHE_SIZE 4096
@@ -501,20 +498,10 @@ static int run(struct source *groups[2], struct procevents *pe, struct tracer *t
         /* An exec is best read at once: a short-lived process may be gone soon. */
         if ((pfd[2].revents | pfd[3].revents) & POLLIN)
             procevents_drain(pe, t->procs);
-        got = false;
         if ((pfd[0].revents | pfd[1].revents) & POLLIN)
             status = read_and_handle(groups, pfd[0].revents & POLLIN, pfd[1].revents & POLLIN, pe, t, out,
                                      out_name, bufs, &got);
         warn_losses(&t->stats, &warned);
-        /* Fewer wake-ups. read_and_handle reads until the queue is empty; then, rather
-         * than waking again for the next handful of events, wait a moment so that the
-         * next read finds a batch, and the kernel can merge an open, read and close of
-         * one file into one event. make bench showed waking per few events costing more
-         * than anything but readlink at 100 x 2000; the first event after a quiet spell
-         * is still shown at once. Only with process events: without them a process
-         * is named from /proc, and a short-lived one would be gone after the pause. */
-        if (got && status == 0 && pe->connector_fd >= 0)
-            ppoll(NULL, 0, &(struct timespec){ 0, COALESCE_NS }, run_mask);
     }
     /* Events of accesses that finished before the stop are already queued: show them,
      * so that "run it, stop it" loses nothing. Bounded: the machine may never be quiet. */
