@@ -436,6 +436,15 @@ static const struct proc_info *lookup_gone(struct proc_table *t, pid_t pid)
     return found ? &found->info : &t->unknown;
 }
 
+/* Whether an ended, not yet collected incarnation of e's pid exists besides e. */
+static bool older_ended(struct proc_table *t, const struct proc_entry *e)
+{
+    for (struct proc_entry *i = *bucket_of(t, e->info.pid); i; i = i->next)
+        if (i != e && i->info.pid == e->info.pid && i->ended)
+            return true;
+    return false;
+}
+
 const struct proc_info *proc_lookup(struct proc_table *t, pid_t pid, bool want_ids,
                                     enum proc_liveness live, int pidfd)
 {
@@ -444,6 +453,12 @@ const struct proc_info *proc_lookup(struct proc_table *t, pid_t pid, bool want_i
     if (live == PROC_GONE)
         return lookup_gone(t, pid);
     struct proc_entry *e = known_entry(t, pid);
+    if (live == PROC_LIVENESS_UNKNOWN && e && !e->ended && older_ended(t, e)) {
+        /* The pid was reused while events of the process before may still be queued,
+         * and without a pidfd this event cannot be told apart: say nothing rather
+         * than a name that may be the other one's. */
+        return &t->unknown;
+    }
     if (e && e->stale) {
         /* events were lost while it ran: read it again, as a new sight */
         e->stale = false;
