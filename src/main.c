@@ -305,8 +305,7 @@ static int handle_batch(struct procevents *pe, struct tracer *t, struct output *
     return status;
 }
 
-/* The kernel opens the file (and, with FAN_REPORT_PIDFD, a pidfd) of every event a
- * read returns, all at once: a read of more events than free descriptors gets the
+/* The kernel opens the file of every event a read returns, all at once: a read of more events than free descriptors gets the
  * rest without a file (path "?"). So raise the soft limit to the hard one and read no
  * more events at a time than the descriptors left allow. */
 static size_t read_size_for_fds(const struct source *src)
@@ -319,13 +318,12 @@ static size_t read_size_for_fds(const struct source *src)
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    const size_t fds_per_event = src->pidfd ? 2 : 1;
-    const size_t smallest_event = src->pidfd ? 32 : 24; /* metadata (+ pidfd info record) */
+    const size_t smallest_event = 24; /* the metadata alone */
     if (rl.rlim_cur == RLIM_INFINITY)
         return READ_BUFFER_SIZE;
     if (rl.rlim_cur <= 256)
         return 4096;
-    size_t bytes = (size_t)(rl.rlim_cur - 128) / fds_per_event * smallest_event; /* 128 for us */
+    size_t bytes = (size_t)(rl.rlim_cur - 128) * smallest_event; /* 128 for us */
     return bytes < READ_BUFFER_SIZE ? bytes : READ_BUFFER_SIZE;
 }
 

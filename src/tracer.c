@@ -118,6 +118,10 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
             t->stats.unplaced++; /* said at exit: these may have been under a PATH */
         return;
     }
+    if (t->output_error) { /* the output is broken: count what it cannot take, look up nothing more */
+        t->stats.unwritten++;
+        return;
+    }
     if (!ev.proc)
         ev.proc = proc_lookup(t->procs, r->pid, want_ids, live, r->pidfd);
     if (t->want_parents) {
@@ -137,10 +141,6 @@ static void handle_event(struct tracer *t, const struct record *r, const struct 
         if (ev.proc->have_comm && client_kind_of(ev.proc->comm) == CLIENT_SESSION)
             ev.client = client_lookup(t->clients, ev.pid, ev.proc->serial);
         ev.user = user_name(t->users, ev.uid, (long)mono.tv_sec);
-    }
-    if (t->output_error) { /* the output is broken: count what it cannot take */
-        t->stats.unwritten++;
-        return;
     }
     if (r->fd_error) {
         /* FAN_REPORT_FD_ERROR: the kernel could not open the file for us (EMFILE when

@@ -19,7 +19,6 @@ struct source {
     bool fid;           /* the directory group */
     uint64_t mask;      /* what every mark asks for */
     size_t marked;      /* marks made so far */
-    bool pidfd;         /* events carry pidfds (FAN_REPORT_PIDFD) */
 };
 
 /* Creates the file group for the event types wanted (enum event_type bits); a group
