@@ -15,7 +15,7 @@ BUILD ?= build
 BIN ?= iotrace
 
 LIB_SRC = src/strbuf.c src/options.c src/filter.c src/decode.c src/mounts.c src/source.c \
-          src/proc.c src/procevents.c src/users.c src/clients.c src/paths.c src/format.c src/template.c src/summary.c src/output.c src/tracer.c \
+          src/proc.c src/procevents.c src/users.c src/clients.c src/paths.c src/format.c src/template.c src/summary.c src/output.c src/tracer.c src/loop.c \
           src/privileges.c src/pidns.c
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 HEADERS = $(wildcard include/iotrace/*.h)
