@@ -29,7 +29,7 @@ TEST_SUPPORT_H = tests/integration/harness.h tests/integration/lines.h tests/sup
 OWN_TARGET_TESTS = tests/integration/test_valgrind.c tests/integration/test_soak.c
 INTEGRATION_TESTS = $(patsubst tests/integration/%.c,$(BUILD)/itests/%,\
                     $(filter-out $(OWN_TARGET_TESTS),$(wildcard tests/integration/test_*.c)))
-BENCH_PROGRAMS = build/bench/loadgen build/bench/floor build/bench/pairs
+BENCH_PROGRAMS = build/bench/loadgen build/bench/floor build/bench/pairs build/bench/latency
 
 # Bounded runs for CI; shorter by default so that make check stays quick to use.
 # longer under CI (which sets CI=true), so that CI runs the same `make check` as README

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/fanotify.h>
 #include <unistd.h>
 
@@ -28,9 +29,24 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+    /* --unlimited-queue, as iotrace's: for measuring the cost of draining a backlog.
+     * --gather: wait a millisecond after each wake-up before reading, as iotrace does
+     * (loop.c), to show what that wait saves a reader that does nothing else. */
+    unsigned unlimited = 0;
+    int gather = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--unlimited-queue") == 0)
+            unlimited = FAN_UNLIMITED_QUEUE;
+        else if (strcmp(argv[i], "--gather") == 0)
+            gather = 1;
+        else {
+            fprintf(stderr, "usage: floor [--unlimited-queue] [--gather]\n");
+            return 2;
+        }
+    }
+    int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | unlimited,
                             O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
     if (fan < 0) {
         fprintf(stderr, "floor: fanotify_init: %s\n", strerror(errno));
@@ -54,6 +70,8 @@ int main(void)
         struct pollfd pfd = { .fd = fan, .events = POLLIN };
         if (poll(&pfd, 1, -1) <= 0)
             continue;
+        if (gather)
+            nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
         ssize_t len = read(fan, buf, READ_BUFFER_SIZE);
         if (len <= 0)
             continue;

@@ -10,9 +10,9 @@
  *
  * With -t PID, the parent also measures that tracer while the load runs: its CPU time
  * from /proc/PID/schedstat (nanoseconds on the CPU; /proc/PID/stat's utime+stime count
- * 10 ms ticks) sampled every 100 ms, for the peak and average CPU%; then, after the last
- * worker exits, it waits until the tracer has drained its queue (its CPU time stops
- * growing) and reports the tracer's CPU for the whole load. Without -t only the wall time
+ * 10 ms ticks) sampled every 100 ms, for the peak (over half-second windows) and
+ * average CPU%; then, after the last worker exits, it waits until the tracer has drained
+ * its queue (its CPU time stops growing) and reports the tracer's CPU for the whole load. Without -t only the wall time
  * is measured. One line of key=value pairs goes to stdout. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -120,9 +120,16 @@ static int work(const struct params *p, int index)
     return 0;
 }
 
+/* The peak is taken over PEAK_WINDOW samples (half a second): a running task's
+ * schedstat is brought up to date only at scheduler events, so one 100 ms sample can
+ * read a burst of several hundred percent that never happened. */
+#define PEAK_WINDOW 5
+
 struct sampler {
     pid_t pid;
     long long last_ns, last_cpu;
+    long long window_ns[PEAK_WINDOW], window_cpu[PEAK_WINDOW];
+    unsigned taken;
     double peak_pct;
 };
 
@@ -131,14 +138,23 @@ static void sample(struct sampler *s)
     long long t = now_ns(), cpu = tracer_cpu_ns(s->pid);
     if (cpu < 0)
         return;
-    long long dt = t - s->last_ns;
-    if (dt >= SAMPLE_NS / 2) { /* a short interval (the load's end) would be noise */
-        double pct = 100.0 * (double)(cpu - s->last_cpu) / (double)dt;
-        if (pct > s->peak_pct)
-            s->peak_pct = pct;
-        s->last_ns = t;
-        s->last_cpu = cpu;
+    if (t - s->last_ns < SAMPLE_NS / 2) /* a short interval (the load's end) would be noise */
+        return;
+    if (s->taken == 0) { /* the start */
+        for (int i = 0; i < PEAK_WINDOW; i++) {
+            s->window_ns[i] = s->last_ns;
+            s->window_cpu[i] = s->last_cpu;
+        }
     }
+    unsigned oldest = s->taken % PEAK_WINDOW; /* PEAK_WINDOW samples ago, or the start */
+    double pct = 100.0 * (double)(cpu - s->window_cpu[oldest]) / (double)(t - s->window_ns[oldest]);
+    if (pct > s->peak_pct)
+        s->peak_pct = pct;
+    s->window_ns[oldest] = t;
+    s->window_cpu[oldest] = cpu;
+    s->taken++;
+    s->last_ns = t;
+    s->last_cpu = cpu;
 }
 
 static int run(const struct params *p)
