@@ -38,10 +38,12 @@ static void print_sudo_hint(int argc, char **argv)
     fputc('\n', stderr);
 }
 
-/* Marks one mount in both groups; each group that cannot mark it gets one warning
- * saying what is missing there, and the other still watches it. */
+/* Marks one mount in every group; each group that cannot mark it gets one warning
+ * saying what is missing there, and the others still watch it. The listing group goes
+ * with the file group: directories' reads, opens and closes. */
 struct watch_setup {
     struct source *files;
+    struct source *listings;
     struct source *dirs;
     struct handle_resolver *handles;
     const char *mark_path; /* -c: "." (exactly the current mount); else the mount point */
@@ -67,10 +69,12 @@ static bool watch_mount(void *ctx, const struct mount_entry *m)
     struct watch_setup *w = ctx;
     const char *path = w->mark_path ? w->mark_path : m->mount_point;
     int file_err = w->files->fan_fd >= 0 ? source_mark(w->files, path) : 0;
+    if (w->listings->fan_fd >= 0 && file_err == 0)
+        file_err = source_mark(w->listings, path);
     int dir_err = w->dirs->fan_fd >= 0 ? source_mark(w->dirs, path) : 0;
     if (w->dirs->fan_fd >= 0 && dir_err == 0)
         dir_err = handle_resolver_add(w->handles, path);
-    bool files_ok = w->files->fan_fd < 0 || file_err == 0;
+    bool files_ok = (w->files->fan_fd < 0 && w->listings->fan_fd < 0) || file_err == 0;
     bool dirs_ok = w->dirs->fan_fd < 0 || dir_err == 0;
 
     if (!files_ok && !dirs_ok) {
@@ -151,6 +155,8 @@ static int watch_paths(struct watch_setup *w, const struct filter *f)
     }
     for (size_t i = 0; i < f->n_dirs; i++) {
         int file_err = w->files->fan_fd >= 0 ? source_mark_dir(w->files, f->dirs[i]) : 0;
+        if (w->listings->fan_fd >= 0 && file_err == 0)
+            file_err = source_mark_dir(w->listings, f->dirs[i]);
         int dir_err = w->dirs->fan_fd >= 0 ? source_mark_dir(w->dirs, f->dirs[i]) : 0;
         if (w->dirs->fan_fd >= 0 && dir_err == 0)
             dir_err = handle_resolver_add(w->handles, f->dirs[i]);
@@ -198,8 +204,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    struct source files, dirs;
-    /* Directory events also need directory opens from the file group (see tracer.c) */
+    struct source files, listings = { .fan_fd = -1 }, dirs;
+    /* Directory events also need directory opens (see tracer.c) */
     unsigned file_types = cfg.filter.types;
     if (file_types & (EV_CREATE | EV_DELETE | EV_MOVED_FROM | EV_MOVED_TO | EV_ATTRIB))
         file_types |= EV_OPEN;
@@ -216,6 +222,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "iotrace: cannot start fanotify: %s\n", strerror(-rc));
         return 1;
     }
+    /* Before Linux 6.0 the file group keeps directories, and the tracer tells them by
+     * an fstat per open */
+    bool listings_apart = files.fan_fd >= 0 &&
+                          source_open_listings(&listings, file_types, cfg.unlimited_queue, &files, cfg.filter.types) == 0;
     rc = source_open_dirs(&dirs, cfg.filter.types, cfg.unlimited_queue);
     if (rc)
         fprintf(stderr, "iotrace: creates, deletes, moves and attribute changes are not shown: this kernel "
@@ -231,7 +241,7 @@ int main(int argc, char **argv)
     }
 
     struct handle_resolver *handles = handle_resolver_new(HANDLE_CACHE_SIZE);
-    struct watch_setup w = { .files = &files, .dirs = &dirs, .handles = handles };
+    struct watch_setup w = { .files = &files, .listings = &listings, .dirs = &dirs, .handles = handles };
     if (!handles) {
         fputs("iotrace: out of memory\n", stderr);
         return 1;
@@ -282,6 +292,7 @@ int main(int argc, char **argv)
         .self = getpid(),
         .fd_dir = paths_open_fd_dir(),
         .want_parents = cfg.parents,
+        .listings_apart = listings_apart,
         .procs = proc_table_new(proc_is_ours ? "/proc" : NULL, PROC_ENDED_KEPT),
         .users = user_cache_new(USER_CACHE_SIZE, NULL),
         .handles = handles,
@@ -324,7 +335,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct source *groups[2] = { &files, &dirs };
+    struct source *groups[GROUPS] = { [GROUP_FILES] = &files, [GROUP_LISTINGS] = &listings, [GROUP_DIRS] = &dirs };
     int status = loop_run(groups, &pe, &t, &out, &cfg, out_name, &run_mask);
     procevents_close(&pe);
     if (status >= 0) {
@@ -334,6 +345,7 @@ int main(int argc, char **argv)
         status = 0;
 
     source_close(&files);
+    source_close(&listings);
     source_close(&dirs);
     handle_resolver_free(handles);
     output_close(&out);

@@ -20,9 +20,12 @@ int loop_setup_signals(sigset_t *run_mask, bool hup_reopens);
 /* Keeps iotrace's own output file out of the file group's queue (an ignore mark). */
 void loop_ignore_output_file(struct source *files, const struct output *out);
 
+/* The fanotify groups, in the order loop_run() takes them. */
+enum { GROUP_FILES, GROUP_LISTINGS, GROUP_DIRS, GROUPS };
+
 /* Runs until a stop signal, -s, or an error. Returns the exit status, or -1 to exit
  * quietly with 0 (the reader of the output went away). */
-int loop_run(struct source *groups[2], struct procevents *pe, struct tracer *t, struct output *out,
+int loop_run(struct source *groups[GROUPS], struct procevents *pe, struct tracer *t, struct output *out,
              const struct config *cfg, const char *out_name, const sigset_t *run_mask);
 
 /* The exit lines on stderr: what was shown, and what was lost or left out. */

@@ -1,8 +1,9 @@
 /* A fanotify group: set up, marked on mounts, read in batches.
  *
- * iotrace uses two groups. The file group (fd mode) reports reads, writes, opens and
+ * iotrace uses three groups. The file group (fd mode) reports reads, writes, opens and
  * closes with an open fd for each file: cheap, and the path is a readlink away. The
- * directory group (FID mode, FAN_REPORT_DFID_NAME) reports creates, deletes, moves and
+ * listing group is the same for directories (ls, rm -r opening each directory), kept
+ * apart so that the tracer knows them without an fstat. The directory group (FID mode, FAN_REPORT_DFID_NAME) reports creates, deletes, moves and
  * attribute changes as a directory file handle plus a name: the only way to name a
  * file that no longer exists. Directory-entry events need FAN_MARK_FILESYSTEM (mount
  * marks refuse them), so that group marks whole filesystems. */
@@ -17,6 +18,7 @@
 struct source {
     int fan_fd;         /* -1 when the group is not in use */
     bool fid;           /* the directory group */
+    bool listings;      /* the listing group: directories only */
     uint64_t mask;      /* what every mark asks for */
     size_t marked;      /* marks made so far */
 };
@@ -26,6 +28,13 @@ struct source {
  * kernel's bound on queued events (--unlimited-queue). Returns 0 or -errno: -EPERM
  * without CAP_SYS_ADMIN, -ENOSYS without fanotify in the kernel. */
 int source_open(struct source *s, unsigned types, bool unlimited_queue);
+
+/* Creates the listing group for types, when the kernel can (Linux 6.0:
+ * FAN_MARK_IGNORE), and leaves the file group (already open) only file_types, on files
+ * (a group with none is closed). Else returns -EINVAL, the listing group unused and the
+ * file group as it was, directories included. Before any mark is made. */
+int source_open_listings(struct source *s, unsigned types, bool unlimited_queue, struct source *files,
+                         unsigned file_types);
 
 /* Creates the directory group. Returns 0 or -errno (-EINVAL: the kernel cannot report
  * names, before Linux 5.9). */

@@ -35,6 +35,7 @@ struct tracer {
     bool want_ids;              /* the uid and gid, without the name */
     bool want_inode;            /* JSON carries device and inode */
     bool want_parents;          /* -P */
+    bool listings_apart;        /* directories come from the listing group alone */
     pid_t self;
     int fd_dir;                 /* /proc/self/fd (paths_open_fd_dir), or -1 */
     struct proc_table *procs;
@@ -56,10 +57,16 @@ enum tracer_status {
     TRACER_BAD_DATA = -1, /* the kernel sent something this build cannot read */
 };
 
+/* Which group a batch was read from, when it matters. */
+enum batch_source {
+    BATCH_EVENTS,   /* the file or the directory group */
+    BATCH_LISTINGS, /* the listing group: every event is on a directory */
+};
+
 /* Handles every record of one read. Closes every event fd. Output errors are left in
  * the output buffer for the caller's flush to report. */
 enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t len,
-                                       const struct timespec *now);
+                                       const struct timespec *now, enum batch_source from);
 
 /* After an output failure: the lines still buffered are events that were not written.
  * Moves them from `shown` to `unwritten` and empties the buffer. */

@@ -209,7 +209,7 @@ static void test_text_lines(void **state)
             (path[strlen(under)] != '\0' && path[strlen(under)] != '/'))
             fail_msg("a line from ganesha without a full path in the export: %s", line);
     }
-    assert_true(lines >= 12);
+    assert_true(lines >= 2); /* one or more per file: iotrace reads late enough for merging */
 }
 
 /* JSON, --format and -U say the same: no uid, gid, user or client for ganesha. */
