@@ -1,7 +1,9 @@
 /* floor: the least a fanotify consumer can do, as the benchmark's reference.
  *
  * It asks the kernel for what iotrace asks for, on the mount of the current directory
- * (as `iotrace -c`), with the same group flags and the same 1 MiB reads, and then only
+ * (as `iotrace -c`), with the same group flags and 1 MiB reads (iotrace reads 16 KiB at
+ * a time; the floor costs the same either way: 2.1-2.8 us an event against 2.5 when
+ * draining a queue of 200000), and then only
  * closes each event's fd and counts. What it costs is what fanotify itself costs: the
  * kernel queues each event and opens the file for the reader. A tracer's CPU per file
  * operation divided by this one's is the price of the tracer's own work.

