@@ -29,7 +29,7 @@ TEST_SUPPORT_H = tests/integration/harness.h tests/integration/lines.h tests/sup
 OWN_TARGET_TESTS = tests/integration/test_valgrind.c tests/integration/test_soak.c
 INTEGRATION_TESTS = $(patsubst tests/integration/%.c,$(BUILD)/itests/%,\
                     $(filter-out $(OWN_TARGET_TESTS),$(wildcard tests/integration/test_*.c)))
-BENCH_PROGRAMS = build/bench/loadgen build/bench/floor build/bench/pairs build/bench/latency
+BENCH_PROGRAMS = build/bench/loadgen build/bench/floor build/bench/pairs build/bench/latency build/bench/storm
 
 # Bounded runs for CI; shorter by default so that make check stays quick to use.
 # longer under CI (which sets CI=true), so that CI runs the same `make check` as README
@@ -39,7 +39,7 @@ FUZZ_TARGETS = decode proc_status mountinfo escape netlink
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all check check-fast deps unit integration valgrind soak fuzz check-sanitize \
-        install clean bench bench-attribution bench-programs
+        install clean bench bench-soak bench-attribution bench-programs
 
 all: $(BIN)
 
@@ -117,6 +117,11 @@ bench-programs: $(BENCH_PROGRAMS)
 # WRITE=1 for writes too; see bench/run for the rest.
 bench: iotrace $(BENCH_PROGRAMS)
 	bench/run
+
+# Root; MINUTES=10 by default: iotrace's memory under a storm of short-lived processes,
+# users and files (bench/soak).
+bench-soak: iotrace build/bench/storm
+	bench/soak
 
 build/bench/attribution-workers: bench/attribution/workers.c
 	@mkdir -p $(dir $@)
