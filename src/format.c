@@ -178,7 +178,9 @@ static void json_byte_array(const char *s, size_t len, struct strbuf *out)
 
 void format_json_field(const char *key, const char *s, size_t len, struct strbuf *out)
 {
-    strbuf_printf(out, "\"%s\":", key);
+    strbuf_putc(out, '"');
+    strbuf_puts(out, key);
+    strbuf_append(out, "\":", 2);
     if (!escape_json(s, len, out)) {
         strbuf_printf(out, ",\"%s_raw\":", key);
         json_byte_array(s, len, out);
@@ -253,13 +255,15 @@ static void format_text(struct formatter *f, const struct event *ev, struct strb
         strbuf_putc(out, ' ');
     }
     escape_text(comm, strlen(comm), true, out);
-    strbuf_printf(out, "(%d)", (int)ev->pid);
+    strbuf_putc(out, '(');
+    strbuf_put_int(out, ev->pid);
+    strbuf_putc(out, ')');
     if (f->user) {
         strbuf_puts(out, " [");
         if (ev->user)
             escape_text(ev->user, strlen(ev->user), true, out);
         else if (have_ids(ev))
-            strbuf_printf(out, "%u", (unsigned)ev->uid);
+            strbuf_put_uint(out, ev->uid);
         else
             strbuf_putc(out, '?');
         if (ev->client && ev->client->known)
@@ -267,7 +271,9 @@ static void format_text(struct formatter *f, const struct event *ev, struct strb
         strbuf_putc(out, ']');
     }
     event_types_to_string(ev->types, types);
-    strbuf_printf(out, ": %s ", types);
+    strbuf_append(out, ": ", 2);
+    strbuf_puts(out, types);
+    strbuf_putc(out, ' ');
     if (ev->path && ev->path_is_name_only) {
         strbuf_append(out, "?/", 2); /* never a real path: those start with '/' */
         escape_text(ev->path, ev->path_len, false, out);
@@ -313,9 +319,13 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
         strbuf_puts(out, ",\"comm_raw\":");
         json_byte_array(comm, strlen(comm), out);
     }
-    strbuf_printf(out, ",\"pid\":%d", (int)ev->pid);
+    strbuf_puts(out, ",\"pid\":");
+    strbuf_put_int(out, ev->pid);
     if (f->user && have_ids(ev)) {
-        strbuf_printf(out, ",\"uid\":%u,\"gid\":%u", (unsigned)ev->uid, (unsigned)ev->proc->gid);
+        strbuf_puts(out, ",\"uid\":");
+        strbuf_put_uint(out, ev->uid);
+        strbuf_puts(out, ",\"gid\":");
+        strbuf_put_uint(out, ev->proc->gid);
         if (ev->user)
             json_string_field("user", ev->user, strlen(ev->user), out);
         else
@@ -327,10 +337,17 @@ static void format_json(struct formatter *f, const struct event *ev, struct strb
             strbuf_printf(out, ",\"client_port\":%u", ev->client->port);
     }
     event_types_to_string(ev->types, types);
-    strbuf_printf(out, ",\"types\":\"%s\"", types);
-    if (ev->have_inode)
-        strbuf_printf(out, ",\"device\":{\"major\":%u,\"minor\":%u},\"inode\":%" PRIu64,
-                      ev->dev_major, ev->dev_minor, ev->inode);
+    strbuf_puts(out, ",\"types\":\"");
+    strbuf_puts(out, types);
+    strbuf_putc(out, '"');
+    if (ev->have_inode) {
+        strbuf_puts(out, ",\"device\":{\"major\":");
+        strbuf_put_uint(out, ev->dev_major);
+        strbuf_puts(out, ",\"minor\":");
+        strbuf_put_uint(out, ev->dev_minor);
+        strbuf_puts(out, "},\"inode\":");
+        strbuf_put_uint(out, ev->inode);
+    }
     if (ev->path)
         json_string_field(ev->path_is_name_only ? "name" : "path", ev->path, ev->path_len, out);
     if (f->exe)

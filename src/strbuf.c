@@ -1,5 +1,7 @@
 #include "iotrace/strbuf.h"
 
+#include <stdint.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,27 @@ void strbuf_putc(struct strbuf *sb, char c)
 {
     reserve_or_die(sb, 1);
     sb->data[sb->len++] = c;
+}
+
+void strbuf_put_uint(struct strbuf *sb, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    strbuf_append(sb, digits + sizeof digits - n, n);
+}
+
+void strbuf_put_int(struct strbuf *sb, int64_t v)
+{
+    if (v < 0) {
+        strbuf_putc(sb, '-');
+        strbuf_put_uint(sb, (uint64_t)0 - (uint64_t)v);
+    } else {
+        strbuf_put_uint(sb, (uint64_t)v);
+    }
 }
 
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,6 +230,22 @@ static void test_json_lines(void **state)
                         "\"path\":\"/x\xef\xbf\xbd\",\"path_raw\":[47,120,255]}\n");
 }
 
+static void test_numbers(void **state)
+{
+    (void)state;
+    strbuf_reset(&sb);
+    strbuf_put_uint(&sb, 0);
+    strbuf_putc(&sb, ' ');
+    strbuf_put_uint(&sb, UINT64_MAX);
+    strbuf_putc(&sb, ' ');
+    strbuf_put_int(&sb, -1);
+    strbuf_putc(&sb, ' ');
+    strbuf_put_int(&sb, INT64_MIN);
+    strbuf_putc(&sb, ' ');
+    strbuf_put_int(&sb, 4194304);
+    assert_string_equal(strbuf_cstr(&sb), "0 18446744073709551615 -1 -9223372036854775808 4194304");
+}
+
 static void test_overflow_record(void **state)
 {
     (void)state;
@@ -313,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_tcp_lines),
         cmocka_unit_test(test_nfs_server_user_unknown),
         cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_overflow_record),
         cmocka_unit_test(test_exe_and_parents),
     };
