@@ -196,16 +196,16 @@ static size_t read_group(struct source *src, struct tracer *t, void *buf, bool *
     return n > 0 ? (size_t)n : 0;
 }
 
-/* Before reading a queue that just woke iotrace up: a millisecond's wait. A file
+/* Before reading queues that just woke iotrace up: a millisecond's wait. A file
  * opened, read and closed within it becomes one event instead of three (the kernel
  * merges a process's events on the same file while they are queued), and batches get
- * bigger: make bench measured iotrace -c -u at 0.51 x the floor reader's CPU at
- * 300 x 2000 and 0.59 x at 1000 x 600 with it, against 0.92 and 1.05 (with overflows)
- * without, and the traced workload ran faster. A queue that is not empty after a
- * read is read again at once (read_fd_group), so a backlog never waits. The price:
- * events reach the output a millisecond later, and a file renamed or deleted within
- * that millisecond is shown under its new name or as deleted (see KEEPING UP in the
- * man page). */
+ * bigger. make bench (300 x 2000 and 1000 x 600): iotrace -c -u at 0.51 and 0.59 x the
+ * bare floor reader's CPU with it, against 0.92 and 1.05 (with overflows) without; a
+ * floor reader that waits as well is at 0.26 and 0.42. The traced workload ran faster.
+ * There is no wait while a queue is behind (a read left it not empty). The price:
+ * events reach the output a millisecond later, and what is learnt when an event is
+ * read (a path, the process's name and user) is a millisecond staler (see KEEPING UP
+ * in the man page). */
 #define GATHER_NS 1000000L
 
 static void gather(void)
@@ -215,17 +215,22 @@ static void gather(void)
         ; /* stop signals are blocked here: only a stopped-and-continued iotrace */
 }
 
+/* The most read from one group before the others get their turn: the machine may
+ * never be quiet. */
+#define ROUND_BYTES (64 * 1024 * 1024)
+
 /* Reads a file-mode group (file or listing) and handles its batches, until its queue
- * is empty or 64 reads were made (the machine may never be quiet). */
+ * is empty or ROUND_BYTES were read. */
 static int read_fd_group(struct source *src, enum batch_source from, struct procevents *pe, struct tracer *t,
                          struct output *out, const char *out_name, void *buf, bool *emptied, bool *got_events)
 {
     int status = 0;
-    for (int i = 0; i < 64 && status == 0; i++) {
+    for (size_t total = 0; total < ROUND_BYTES && status == 0;) {
         size_t n = read_group(src, t, buf, emptied);
         if (n == 0)
             break;
         *got_events = true;
+        total += n;
         status = handle_batch(pe, t, out, out_name, buf, n, from);
         if (*emptied)
             break;
@@ -233,31 +238,30 @@ static int read_fd_group(struct source *src, enum batch_source from, struct proc
     return status;
 }
 
-/* The directory group's events are handled after every file and listing event queued
+/* One round: every group is read (an empty one costs one read that finds nothing).
+ * The directory group's events are handled after every file and listing event queued
  * before them: a directory opened (rm -r opens each one) and then emptied is learnt
- * from the listing event, so the deletes in it are named even when it is gone by then. */
-static int read_and_handle(struct source *groups[GROUPS], const bool ready[GROUPS], struct procevents *pe,
-                           struct tracer *t, struct output *out, const char *out_name, void *bufs[2],
-                           bool *got_events)
+ * from the listing event, so the deletes in it are named even when it is gone by then.
+ * *behind: a queue was left not empty. */
+static int read_and_handle(struct source *groups[GROUPS], struct procevents *pe, struct tracer *t,
+                           struct output *out, const char *out_name, void *bufs[2], bool *got_events,
+                           bool *behind)
 {
     unsigned long mark = proc_table_read_begins(t->procs);
-    bool emptied[GROUPS];
-    for (int g = 0; g < GROUPS; g++)
-        emptied[g] = !ready[g];
-    size_t dir_len = ready[GROUP_DIRS] ? read_group(groups[GROUP_DIRS], t, bufs[1], &emptied[GROUP_DIRS]) : 0;
-    int status = 0;
+    bool emptied[GROUPS] = { true, true, true };
+    size_t dir_len = read_group(groups[GROUP_DIRS], t, bufs[1], &emptied[GROUP_DIRS]);
     *got_events = dir_len > 0;
-    if (ready[GROUP_LISTINGS] || dir_len > 0)
-        status = read_fd_group(groups[GROUP_LISTINGS], BATCH_LISTINGS, pe, t, out, out_name, bufs[0],
+    int status = read_fd_group(groups[GROUP_LISTINGS], BATCH_LISTINGS, pe, t, out, out_name, bufs[0],
                                &emptied[GROUP_LISTINGS], got_events);
-    if (status == 0 && (ready[GROUP_FILES] || dir_len > 0))
+    if (status == 0)
         status = read_fd_group(groups[GROUP_FILES], BATCH_EVENTS, pe, t, out, out_name, bufs[0],
                                &emptied[GROUP_FILES], got_events);
     if (status == 0 && dir_len > 0)
         status = handle_batch(pe, t, out, out_name, bufs[1], dir_len, BATCH_EVENTS);
+    *behind = !(emptied[GROUP_FILES] && emptied[GROUP_LISTINGS] && emptied[GROUP_DIRS]);
     /* Every queue was read empty: processes that ended before the reads began have no
      * events left to name. */
-    if (status == 0 && emptied[GROUP_FILES] && emptied[GROUP_LISTINGS] && emptied[GROUP_DIRS])
+    if (status == 0 && !*behind)
         proc_table_read_drained(t->procs, mark);
     return status;
 }
@@ -313,9 +317,8 @@ int loop_run(struct source *groups[GROUPS], struct procevents *pe, struct tracer
     struct timespec deadline = { 0 };
     struct loss_warnings warned = { 0 };
     int status = 0;
-    bool got;
+    bool got, behind = false;
 
-    static const bool all_groups[GROUPS] = { true, true, true };
     if (!bufs[0] || !bufs[1]) {
         fputs("iotrace: out of memory\n", stderr);
         free(bufs[0]);
@@ -385,22 +388,22 @@ int loop_run(struct source *groups[GROUPS], struct procevents *pe, struct tracer
         /* An exec is best read at once: a short-lived process may be gone soon. */
         if ((pfd[GROUPS].revents | pfd[GROUPS + 1].revents) & POLLIN)
             procevents_drain(pe, t->procs);
-        bool ready_groups[GROUPS], any = false;
+        bool any = false;
         for (int g = 0; g < GROUPS; g++)
-            any |= ready_groups[g] = pfd[g].revents & POLLIN;
+            any |= pfd[g].revents & POLLIN;
         if (any) {
             /* Without the kernel's process events a process must still be alive when
              * its events are read to be named (from /proc): no wait then. */
-            if (pe->connector_fd >= 0)
+            if (!behind && pe->connector_fd >= 0)
                 gather();
-            status = read_and_handle(groups, ready_groups, pe, t, out, out_name, bufs, &got);
+            status = read_and_handle(groups, pe, t, out, out_name, bufs, &got, &behind);
         }
         warn_losses(&t->stats, &warned);
     }
     /* Events of accesses that finished before the stop are already queued: show them,
      * so that "run it, stop it" loses nothing. Bounded: the machine may never be quiet. */
     for (int i = 0; i < 64 && status == 0; i++) /* status -1: nobody reads any more */
-        if ((status = read_and_handle(groups, all_groups, pe, t, out, out_name, bufs, &got)) != 0 || !got)
+        if ((status = read_and_handle(groups, pe, t, out, out_name, bufs, &got, &behind)) != 0 || !got)
             break;
     if (t->summary && status == 0)
         status = write_summary(t, cfg, out, out_name);
@@ -408,7 +411,7 @@ int loop_run(struct source *groups[GROUPS], struct procevents *pe, struct tracer
         /* The output is broken: what is still queued is read only to be counted (each
          * batch is counted, then not written), so the summary says what was lost. */
         for (int i = 0; i < 64; i++) {
-            read_and_handle(groups, all_groups, pe, t, out, out_name, bufs, &got);
+            read_and_handle(groups, pe, t, out, out_name, bufs, &got, &behind);
             if (!got)
                 break;
         }

@@ -68,9 +68,10 @@ static bool watch_mount(void *ctx, const struct mount_entry *m)
 {
     struct watch_setup *w = ctx;
     const char *path = w->mark_path ? w->mark_path : m->mount_point;
-    int file_err = w->files->fan_fd >= 0 ? source_mark(w->files, path) : 0;
-    if (w->listings->fan_fd >= 0 && file_err == 0)
-        file_err = source_mark(w->listings, path);
+    int file_err = w->listings->fan_fd >= 0 ? source_mark(w->listings, path) : 0;
+    if (file_err == 0 && w->files->fan_fd >= 0 && (file_err = source_mark(w->files, path)) != 0 &&
+        w->listings->fan_fd >= 0)
+        source_unmark(w->listings, path, false); /* all of reads, writes, opens, closes or none */
     int dir_err = w->dirs->fan_fd >= 0 ? source_mark(w->dirs, path) : 0;
     if (w->dirs->fan_fd >= 0 && dir_err == 0)
         dir_err = handle_resolver_add(w->handles, path);
@@ -154,9 +155,9 @@ static int watch_paths(struct watch_setup *w, const struct filter *f)
         return -1;
     }
     for (size_t i = 0; i < f->n_dirs; i++) {
-        int file_err = w->files->fan_fd >= 0 ? source_mark_dir(w->files, f->dirs[i]) : 0;
-        if (w->listings->fan_fd >= 0 && file_err == 0)
-            file_err = source_mark_dir(w->listings, f->dirs[i]);
+        int file_err = w->listings->fan_fd >= 0 ? source_mark_dir(w->listings, f->dirs[i]) : 0;
+        if (file_err == 0 && w->files->fan_fd >= 0)
+            file_err = source_mark_dir(w->files, f->dirs[i]); /* a failure stops iotrace */
         int dir_err = w->dirs->fan_fd >= 0 ? source_mark_dir(w->dirs, f->dirs[i]) : 0;
         if (w->dirs->fan_fd >= 0 && dir_err == 0)
             dir_err = handle_resolver_add(w->handles, f->dirs[i]);
@@ -288,7 +289,7 @@ int main(int argc, char **argv)
         .filter = &cfg.filter,
         .want_user = cfg.user || (cfg.have_template && cfg.template.needs_user_name),
         .want_ids = cfg.have_template && cfg.template.needs_ids,
-        .want_inode = cfg.json || (cfg.have_template && cfg.template.needs_inode),
+        .want_inode = cfg.inode || (cfg.have_template && cfg.template.needs_inode),
         .self = getpid(),
         .fd_dir = paths_open_fd_dir(),
         .want_parents = cfg.parents,

@@ -34,6 +34,8 @@ const char options_usage[] =
     "  -d, --dir=DIR            only files directly in DIR, not below (repeatable)\n"
     "      --exclude-path=PATH  not PATH nor anything under it (repeatable)\n"
     "  -j, --json               one JSON object per line (JSON Lines)\n"
+    "      --inode              with -j, every file's device and inode too (as\n"
+    "                           fatrace -j); costs one fstat per event\n"
     "      --unlimited-queue    never drop events when iotrace falls behind; the\n"
     "                           kernel's memory grows with the backlog instead\n"
     "      --format=FMT         each event as FMT: %T time, %t epoch time, %c command,\n"
@@ -81,6 +83,7 @@ enum {
     OPT_TOP,
     OPT_APPEND,
     OPT_UNLIMITED_QUEUE,
+    OPT_INODE,
 };
 
 static int add_arg(const char ***list, size_t *n, const char *arg)
@@ -135,6 +138,7 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         { "quiet", no_argument, NULL, 'q' },
         { "append", no_argument, NULL, OPT_APPEND },
         { "unlimited-queue", no_argument, NULL, OPT_UNLIMITED_QUEUE },
+        { "inode", no_argument, NULL, OPT_INODE },
         { "exe", no_argument, NULL, 'e' },
         { "parents", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
@@ -285,6 +289,9 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
         case OPT_UNLIMITED_QUEUE:
             cfg->unlimited_queue = true;
             break;
+        case OPT_INODE:
+            cfg->inode = true;
+            break;
         case 'e':
             cfg->exe = true;
             break;
@@ -327,6 +334,10 @@ enum options_result options_parse(int argc, char **argv, struct config *cfg,
     }
     if ((cfg->interval || cfg->top != 10) && !cfg->summary) {
         snprintf(err, err_size, "%s needs --summary", cfg->interval ? "--interval" : "--top");
+        return OPTIONS_ERROR;
+    }
+    if (cfg->inode && !cfg->json) {
+        snprintf(err, err_size, "--inode is for JSON output (-j); with --format, use %%d and %%i");
         return OPTIONS_ERROR;
     }
     if (cfg->append && !cfg->output_path) {

@@ -105,12 +105,17 @@ int source_open_listings(struct source *s, unsigned types, bool unlimited_queue,
                          unsigned file_types)
 {
     int rc = source_open(s, types, unlimited_queue);
-    if (rc || s->fan_fd < 0)
+    if (rc)
         return rc;
+    /* what can happen to a directory: no writes (-f W alone leaves the group unused) */
+    s->mask &= FAN_OPEN | FAN_ACCESS | FAN_CLOSE_NOWRITE | FAN_ONDIR;
+    if (s->fan_fd >= 0 && !(s->mask & ~(uint64_t)FAN_ONDIR))
+        source_close(s);
     /* Kernels before 6.0 refuse the unknown flag (EINVAL) before looking at the object;
      * later ones go on to the missing one (EBADF). Nothing is marked either way. */
     errno = 0;
-    if (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, FAN_OPEN, -1, NULL) == 0 || errno == EINVAL) {
+    if (s->fan_fd >= 0 &&
+        (fanotify_mark(s->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, FAN_OPEN, -1, NULL) == 0 || errno == EINVAL)) {
         source_close(s);
         return -EINVAL;
     }
@@ -168,6 +173,16 @@ int source_mark(struct source *s, const char *path)
         return err;
     s->marked++;
     return 0;
+}
+
+void source_unmark(struct source *s, const char *path, bool dir)
+{
+    unsigned how = FAN_MARK_REMOVE | (dir ? FAN_MARK_ONLYDIR : s->fid ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+    uint64_t extra = dir ? FAN_EVENT_ON_CHILD : 0;
+    fanotify_mark(s->fan_fd, how, s->mask | extra, AT_FDCWD, path);
+    if (s->listings) /* a mark goes when both its masks are empty */
+        fanotify_mark(s->fan_fd, how | FAN_MARK_IGNORE, (s->mask & ~(uint64_t)FAN_ONDIR) | extra, AT_FDCWD, path);
+    s->marked--;
 }
 
 int source_mark_dir(struct source *s, const char *dir)

@@ -20,7 +20,7 @@ int loop_setup_signals(sigset_t *run_mask, bool hup_reopens);
 /* Keeps iotrace's own output file out of the file group's queue (an ignore mark). */
 void loop_ignore_output_file(struct source *files, const struct output *out);
 
-/* The fanotify groups, in the order loop_run() takes them. */
+/* The fanotify groups (loop_run() reads the directory group first: see loop.c). */
 enum { GROUP_FILES, GROUP_LISTINGS, GROUP_DIRS, GROUPS };
 
 /* Runs until a stop signal, -s, or an error. Returns the exit status, or -1 to exit

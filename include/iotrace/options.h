@@ -17,6 +17,7 @@ struct config {
     bool user;               /* -u */
     bool json;               /* -j */
     bool unlimited_queue;    /* --unlimited-queue */
+    bool inode;              /* --inode: JSON carries every file's device and inode */
     bool summary;            /* --summary */
     long interval;           /* --interval: seconds between summaries, 0 for only at the end */
     long top;                /* --top: rows per summary table */

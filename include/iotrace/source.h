@@ -50,6 +50,9 @@ int source_mark(struct source *s, const char *path);
  * mark takes directory-entry events too). Returns 0 or -errno. */
 int source_mark_dir(struct source *s, const char *dir);
 
+/* Undoes a successful source_mark() (dir false) or source_mark_dir() (dir true). */
+void source_unmark(struct source *s, const char *path, bool dir);
+
 /* Tells the kernel not to report events on this file at all (iotrace's own output):
  * cheaper than filtering them after the fact, and no feedback loop. */
 int source_ignore_file(struct source *s, int fd);

@@ -33,7 +33,7 @@ struct tracer {
     const struct filter *filter;
     bool want_user;             /* the user name (and so the uid) */
     bool want_ids;              /* the uid and gid, without the name */
-    bool want_inode;            /* JSON carries device and inode */
+    bool want_inode;            /* --inode, or --format with %d or %i: every file's device and inode */
     bool want_parents;          /* -P */
     bool listings_apart;        /* directories come from the listing group alone */
     pid_t self;

@@ -90,23 +90,28 @@ static void fallback_with_warning(void **state)
     assert_null(strstr(s->out, ": D "));
 }
 
-/* A file deleted inside a directory removed right after (rm -r) still has its full path. */
+/* A file deleted inside a directory removed right after (rm -r) still has its full path,
+ * also under -f D, where only the listing group's directory opens teach the paths. */
 static void rm_recursive(void **state)
 {
     struct scene *s = *state;
-    run_cmd(s, A("mkdir", "-p", "tree/a/b"));
-    run_cmd(s, A("touch", "tree/a/b/leaf"));
-    start_tracer(s, A("-c"));
-    pid_t rm = run_cmd(s, A("rm", "-r", "tree"));
-    stop_tracer(s);
-    /* rm opens each directory before emptying it: iotrace learns their handles then,
-     * and names the deletes in them though the directories are gone when read */
-    const char *gone[] = { "tree/a/b/leaf", "tree/a/b", "tree/a", "tree" };
-    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
-        char line[512];
-        snprintf(line, sizeof line, "\nrm(%d): %s %s\n", (int)rm, i == 0 ? "DA" : "D", in_mnt(s, gone[i], 0));
-        if (!strstr(s->out, line) && strncmp(s->out, line + 1, strlen(line + 1)) != 0)
-            fail_msg("no line '%s' in:\n%s", line + 1, s->out);
+    const char *const *runs[] = { A("-c"), A("-c", "-f", "D") };
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        run_cmd(s, A("mkdir", "-p", "tree/a/b"));
+        run_cmd(s, A("touch", "tree/a/b/leaf"));
+        start_tracer(s, runs[r]);
+        pid_t rm = run_cmd(s, A("rm", "-r", "tree"));
+        stop_tracer(s);
+        /* rm opens each directory before emptying it: iotrace learns their handles then,
+         * and names the deletes in them though the directories are gone when read */
+        const char *gone[] = { "tree/a/b/leaf", "tree/a/b", "tree/a", "tree" };
+        for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+            char line[512];
+            snprintf(line, sizeof line, "\nrm(%d): %s %s\n", (int)rm, i == 0 && r == 0 ? "DA" : "D",
+                     in_mnt(s, gone[i], 0));
+            if (!strstr(s->out, line) && strncmp(s->out, line + 1, strlen(line + 1)) != 0)
+                fail_msg("no line '%s' in:\n%s", line + 1, s->out);
+        }
     }
 }
 

@@ -73,9 +73,11 @@ static void test_dir_not_recursive(void **state)
     start_tracer(s, A("-f", "O", "-d", "d"));
     pid_t touch = run_cmd(s, A("touch", "d/x", "d/sub/y", "top"));
     run_cmd(s, A("ls", "d")); /* the directory itself is not in it */
+    pid_t ls = run_cmd(s, A("ls", "d/sub")); /* a directory in it is */
     stop_tracer(s);
 
     expect_line("touch(%d): O %s", (int)touch, in_mnt(s, "d/x", 0));
+    expect_line("ls(%d): O %s", (int)ls, in_mnt(s, "d/sub", 0));
     assert_output(s->out);
 }
 

@@ -81,25 +81,9 @@ static void test_users_by_name(void **state)
 }
 
 /* The JSON line without its "types" value, which depends on how the kernel merged. */
-static void test_json_lines(void **state)
+/* The cat lines of a -c -u -j run equal `expected` but for their types (*). */
+static void expect_json_cat_lines(struct scene *s, const char *expected)
 {
-    struct scene *s = *state;
-    run_cmd(s, A("sh", "-c", "echo data > j.txt"));
-    struct stat st;
-    assert_int_equal(stat(in_mnt(s, "j.txt", 0), &st), 0);
-    struct passwd *nobody = getpwnam("nobody");
-    assert_non_null(nobody);
-
-    start_tracer(s, A("-c", "-u", "-j"));
-    pid_t cat = run_cmd(s, A("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", "j.txt"));
-    stop_tracer(s);
-
-    char expected[1024];
-    snprintf(expected, sizeof expected,
-             "{\"comm\":\"cat\",\"pid\":%d,\"uid\":%u,\"gid\":%u,\"user\":\"nobody\",\"types\":\"*\","
-             "\"device\":{\"major\":%u,\"minor\":%u},\"inode\":%llu,\"path\":\"%s\"}",
-             (int)cat, (unsigned)nobody->pw_uid, (unsigned)getgrnam("nogroup")->gr_gid, major(st.st_dev),
-             minor(st.st_dev), (unsigned long long)st.st_ino, in_mnt(s, "j.txt", 0));
     int matched = 0;
     for (char *line = strtok(s->out, "\n"); line; line = strtok(NULL, "\n")) {
         char *types = strstr(line, "\"types\":\"");
@@ -113,6 +97,62 @@ static void test_json_lines(void **state)
         }
     }
     assert_true(matched >= 1);
+}
+
+/* JSON: device and inode only with --inode (the path says which file it is). */
+static void test_json_lines(void **state)
+{
+    struct scene *s = *state;
+    run_cmd(s, A("sh", "-c", "echo data > j.txt"));
+    struct stat st;
+    assert_int_equal(stat(in_mnt(s, "j.txt", 0), &st), 0);
+    struct passwd *nobody = getpwnam("nobody");
+    assert_non_null(nobody);
+    unsigned nogroup = (unsigned)getgrnam("nogroup")->gr_gid;
+
+    start_tracer(s, A("-c", "-u", "-j"));
+    pid_t cat = run_cmd(s, A("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", "j.txt"));
+    stop_tracer(s);
+    char expected[1024];
+    snprintf(expected, sizeof expected,
+             "{\"comm\":\"cat\",\"pid\":%d,\"uid\":%u,\"gid\":%u,\"user\":\"nobody\",\"types\":\"*\","
+             "\"path\":\"%s\"}",
+             (int)cat, (unsigned)nobody->pw_uid, nogroup, in_mnt(s, "j.txt", 0));
+    expect_json_cat_lines(s, expected);
+
+    start_tracer(s, A("-c", "-u", "-j", "--inode"));
+    cat = run_cmd(s, A("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", "j.txt"));
+    stop_tracer(s);
+    snprintf(expected, sizeof expected,
+             "{\"comm\":\"cat\",\"pid\":%d,\"uid\":%u,\"gid\":%u,\"user\":\"nobody\",\"types\":\"*\","
+             "\"device\":{\"major\":%u,\"minor\":%u},\"inode\":%llu,\"path\":\"%s\"}",
+             (int)cat, (unsigned)nobody->pw_uid, nogroup, major(st.st_dev), minor(st.st_dev),
+             (unsigned long long)st.st_ino, in_mnt(s, "j.txt", 0));
+    expect_json_cat_lines(s, expected);
+}
+
+/* A directory's listing comes from the listing group alone: one open, never twice
+ * (the file group takes no directories), and no directory line from the file group. */
+static void test_directory_listed_once(void **state)
+{
+    struct scene *s = *state;
+    run_cmd(s, A("mkdir", "lsd"));
+    run_cmd(s, A("touch", "lsd/f"));
+    start_tracer(s, A("-c"));
+    pid_t ls = run_cmd(s, A("ls", "lsd"));
+    stop_tracer(s);
+    char line_start[64];
+    snprintf(line_start, sizeof line_start, "ls(%d): ", (int)ls);
+    const char *dir = in_mnt(s, "lsd", 0);
+    assert_string_equal(types_for(s->out, line_start, dir), "RCO");
+    int opens = 0;
+    for (char *line = strtok(s->out, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t len = strlen(line), dlen = strlen(dir);
+        if (strncmp(line, line_start, strlen(line_start)) == 0 && len > dlen && strcmp(line + len - dlen, dir) == 0 &&
+            line[len - dlen - 1] == ' ')
+            opens += strchr(line + strlen(line_start), 'O') != NULL;
+    }
+    assert_int_equal(opens, 1);
 }
 
 static void test_filters(void **state)
@@ -355,6 +395,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_lines, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_users_by_name, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_json_lines, scene_setup, scene_teardown),
+        cmocka_unit_test_setup_teardown(test_directory_listed_once, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_filters, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_ignore_pid, scene_setup, scene_teardown),
         cmocka_unit_test_setup_teardown(test_output_file_on_watched_mount, scene_setup, scene_teardown),

@@ -85,6 +85,19 @@ static void test_unlimited_queue(void **state)
     config_free(&cfg);
 }
 
+static void test_inode(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, ARGC("-j"), ARGV("-j")), OPTIONS_RUN);
+    assert_false(cfg.inode);
+    config_free(&cfg);
+    assert_int_equal(parse(&cfg, err, ARGC("-j", "--inode"), ARGV("-j", "--inode")), OPTIONS_RUN);
+    assert_true(cfg.inode);
+    config_free(&cfg);
+}
+
 static void test_long_options(void **state)
 {
     (void)state;
@@ -172,6 +185,7 @@ static void test_bad_values(void **state)
     expect_error("--top needs --summary", ARGC("--top", "3"), ARGV("--top", "3"));
     expect_error("--quiet needs --summary", ARGC("-q"), ARGV("-q"));
     expect_error("--append needs --output", ARGC("--append"), ARGV("--append"));
+    expect_error("--inode is for JSON output (-j)", ARGC("--inode"), ARGV("--inode"));
     expect_error("invalid --interval '0'", ARGC("--summary", "--interval", "0"), ARGV("--summary", "--interval", "0"));
     expect_error("invalid --top 'x'", ARGC("--summary", "--top", "x"), ARGV("--summary", "--top", "x"));
     expect_error("unknown directive '%x'", ARGC("--format", "%x"), ARGV("--format", "%x"));
@@ -244,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_all_short_options),
         cmocka_unit_test(test_long_options),
         cmocka_unit_test(test_unlimited_queue),
+        cmocka_unit_test(test_inode),
         cmocka_unit_test(test_exe_and_parents),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_bad_values),
