@@ -276,6 +276,15 @@ void handle_resolver_learn(struct handle_resolver *r, int dir_fd, const char *pa
         remember_dir(r, &f, path);
 }
 
+void handle_resolver_remember(struct handle_resolver *r, const struct fid_ref *dir, const char *path)
+{
+    if (mount_fd_for(r, dir->fsid) < 0)
+        return;
+    struct dir_entry *e = dir_slot(r, dir);
+    if (!dir_matches(e, dir) || strcmp(e->path, path) != 0)
+        remember_dir(r, dir, path);
+}
+
 bool handle_resolver_active(const struct handle_resolver *r)
 {
     return r && r->n_mounts > 0;

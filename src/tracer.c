@@ -68,6 +68,13 @@ static void path_from_record_fids(struct tracer *t, const struct record *r, stru
     /* A directory moved: paths remembered for directories below it are wrong now. */
     if ((r->mask & FAN_ONDIR) && (r->mask & (FAN_MOVED_FROM | FAN_MOVED_TO)))
         handle_resolver_forget_dirs(t->handles);
+    /* A directory made or moved here (and not moved away since: merged events) is
+     * named by this path: the events in it can be named even once it is gone. */
+    if ((r->mask & FAN_ONDIR) && (r->mask & (FAN_CREATE | FAN_MOVED_TO)) && !(r->mask & FAN_MOVED_FROM) &&
+        ev->path && !ev->path_is_name_only)
+        for (size_t i = 0; i < r->n_fids; i++)
+            if (r->fids[i].role == FID_OBJECT)
+                handle_resolver_remember(t->handles, &r->fids[i], ev->path);
 }
 
 /* Whether an event's file is a directory: known for the listing group's (all are) and,

@@ -39,6 +39,12 @@ int handle_resolver_add(struct handle_resolver *r, const char *mount_path);
  * the entries in it had. */
 void handle_resolver_learn(struct handle_resolver *r, int dir_fd, const char *path, size_t len);
 
+/* A directory was made, or moved, at path (dir: its own handle, from
+ * FAN_REPORT_TARGET_FID): remember it, so that what is made in it is named even when
+ * the directory is gone by the time those events are read (made and removed within a
+ * millisecond, as by a short-lived process). */
+void handle_resolver_remember(struct handle_resolver *r, const struct fid_ref *dir, const char *path);
+
 /* Whether any filesystem is registered (the directory group watches something). */
 bool handle_resolver_active(const struct handle_resolver *r);
 
