@@ -1,7 +1,7 @@
 /* loadgen: the benchmark's workload, and its stopwatch.
  *
  *   loadgen setup -n N -k K DIR     creates DIR/w0..w{N-1}, each with files f0..f{K-1}
- *   loadgen run -n N -k K [-w] [-t PID] [-p PIDFILE] DIR
+ *   loadgen run -n N -k K [-w] [-t PID [-S]] [-p PIDFILE] DIR
  *
  * `run` forks N workers from one parent. They wait at a barrier (a pipe), then worker I
  * opens, reads and closes DIR/wI/f0..f{K-1} (with -w it also writes one byte to each),
@@ -13,7 +13,10 @@
  * 10 ms ticks) sampled every 100 ms, for the peak (over half-second windows) and
  * average CPU%; then, after the last worker exits, it waits until the tracer has drained
  * its queue (its CPU time stops growing) and reports the tracer's CPU for the whole load. Without -t only the wall time
- * is measured. One line of key=value pairs goes to stdout. */
+ * is measured. With -S the tracer is stopped (SIGSTOP) while the load runs and continued
+ * after it: its CPU is then only what draining the whole queued load costs, one event
+ * after another in full reads, without the wake-ups (the tracer needs an unlimited
+ * queue for this). One line of key=value pairs goes to stdout. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +40,7 @@ struct params {
     int n, k;
     bool write;
     pid_t tracer;
+    bool stopped; /* -S */
     const char *pidfile;
     const char *dir;
 };
@@ -44,7 +48,7 @@ struct params {
 static void usage(void)
 {
     fputs("usage: loadgen setup -n N -k K DIR\n"
-          "       loadgen run -n N -k K [-w] [-t TRACER_PID] [-p PIDFILE] DIR\n", stderr);
+          "       loadgen run -n N -k K [-w] [-t TRACER_PID [-S]] [-p PIDFILE] DIR\n", stderr);
     exit(2);
 }
 
@@ -200,6 +204,10 @@ static int run(const struct params *p)
     long long cpu_start = p->tracer ? tracer_cpu_ns(p->tracer) : 0;
     s.last_ns = start;
     s.last_cpu = cpu_start;
+    if (p->stopped && kill(p->tracer, SIGSTOP) != 0) {
+        perror("loadgen: cannot stop the tracer");
+        return 1;
+    }
     close(barrier[1]); /* go */
 
     int left = p->n, failed = 0;
@@ -218,7 +226,7 @@ static int run(const struct params *p)
                 failed++;
         }
         if (now_ns() >= next_tick) {
-            if (p->tracer)
+            if (p->tracer && !p->stopped)
                 sample(&s);
             next_tick += SAMPLE_NS;
         }
@@ -235,8 +243,12 @@ static int run(const struct params *p)
     }
 
     long long cpu_load_end = tracer_cpu_ns(p->tracer);
-    if (end - s.last_ns >= SAMPLE_NS / 2)
+    if (p->stopped) {
+        cpu_start = cpu_load_end; /* only the drain counts */
+        kill(p->tracer, SIGCONT);
+    } else if (end - s.last_ns >= SAMPLE_NS / 2) {
         sample(&s);
+    }
     /* Drained when its CPU time stops growing: a tracer at rest sleeps in poll. */
     long long cpu = cpu_load_end, drain_start = now_ns();
     for (int quiet = 0; quiet < QUIET_SAMPLES;) {
@@ -270,7 +282,7 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     int c;
     optind = 2;
-    while ((c = getopt(argc, argv, "n:k:wt:p:")) != -1) {
+    while ((c = getopt(argc, argv, "n:k:wt:Sp:")) != -1) {
         switch (c) {
         case 'n':
             p.n = atoi(optarg);
@@ -284,6 +296,9 @@ int main(int argc, char **argv)
         case 't':
             p.tracer = (pid_t)atoi(optarg);
             break;
+        case 'S':
+            p.stopped = true;
+            break;
         case 'p':
             p.pidfile = optarg;
             break;
@@ -291,7 +306,7 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (optind != argc - 1 || p.n <= 0 || p.k <= 0)
+    if (optind != argc - 1 || p.n <= 0 || p.k <= 0 || (p.stopped && !p.tracer))
         usage();
     p.dir = argv[optind];
     if (strcmp(mode, "setup") == 0)
