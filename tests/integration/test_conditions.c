@@ -156,7 +156,7 @@ static void test_process_in_child_pid_namespace(void **state)
 static void test_iotrace_in_child_pid_namespace(void **state)
 {
     struct scene *s = *state;
-    start_tracer_argv(s, A("unshare", "--pid", "--fork", IOTRACE_BIN, "-c"));
+    start_tracer_argv(s, A("unshare", "--pid", "--fork", "--kill-child", IOTRACE_BIN, "-c"));
     run_cmd(s, A("touch", "from-host"));
     assert_true(wait_for_text(s, NULL, "from-host", 30));
     kill(tracer_pid(s), SIGINT);
@@ -171,7 +171,7 @@ static void test_iotrace_in_child_pid_namespace(void **state)
 static void test_iotrace_with_own_proc(void **state)
 {
     struct scene *s = *state;
-    start_tracer_argv(s, A("unshare", "--pid", "--fork", "--mount-proc", IOTRACE_BIN, "-c"));
+    start_tracer_argv(s, A("unshare", "--pid", "--fork", "--kill-child", "--mount-proc", IOTRACE_BIN, "-c"));
     char target[16];
     snprintf(target, sizeof target, "%d", (int)tracer_pid(s));
     /* the mount namespace too: iotrace marked its own copy of the tmpfs mount */
