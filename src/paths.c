@@ -246,6 +246,15 @@ enum fid_path path_from_fid(struct handle_resolver *r, const struct fid_ref *f, 
     return FID_PATH_FULL;
 }
 
+void handle_resolver_remember(struct handle_resolver *r, const struct fid_ref *dir, const char *path)
+{
+    if (mount_fd_for(r, dir->fsid) < 0)
+        return; /* not a filesystem the directory group watches */
+    struct dir_entry *e = dir_slot(r, dir);
+    if (!dir_matches(e, dir) || strcmp(e->path, path) != 0)
+        remember_dir(r, dir, path);
+}
+
 void handle_resolver_learn(struct handle_resolver *r, int dir_fd, const char *path, size_t len)
 {
     static const char deleted[] = " (deleted)";
@@ -269,20 +278,7 @@ void handle_resolver_learn(struct handle_resolver *r, int dir_fd, const char *pa
     struct fid_ref f = { .role = FID_DIR_NAME, .handle = h.bytes,
                          .handle_len = sizeof h.fh + h.fh.handle_bytes };
     memcpy(&f.fsid, &sfs.f_fsid, sizeof f.fsid);
-    if (mount_fd_for(r, f.fsid) < 0)
-        return; /* not a filesystem the directory group watches */
-    struct dir_entry *e = dir_slot(r, &f);
-    if (!dir_matches(e, &f) || strcmp(e->path, path) != 0)
-        remember_dir(r, &f, path);
-}
-
-void handle_resolver_remember(struct handle_resolver *r, const struct fid_ref *dir, const char *path)
-{
-    if (mount_fd_for(r, dir->fsid) < 0)
-        return;
-    struct dir_entry *e = dir_slot(r, dir);
-    if (!dir_matches(e, dir) || strcmp(e->path, path) != 0)
-        remember_dir(r, dir, path);
+    handle_resolver_remember(r, &f, path);
 }
 
 bool handle_resolver_active(const struct handle_resolver *r)

@@ -6,43 +6,37 @@
 #include <sys/fanotify.h>
 #include <unistd.h>
 
-/* Closes a run of consecutive fds [first, last]; nothing when first < 0. */
-static void close_run(int first, int last)
+/* The fds of one batch (events' files and pidfds). The kernel gives each the lowest
+ * free fd, in the order of the records, so they come in runs of consecutive numbers
+ * (broken only where an fd iotrace holds lies in between), each closed with one
+ * close_range() instead of a close() per event: make bench (300 x 2000, iotrace -c -u)
+ * showed close() at 18% of iotrace's CPU, much of it entering the kernel once per
+ * event. A run holds only numbers read from the records, and is closed once it is
+ * broken or the batch is done: its records have been handled by then (a record held
+ * back for a moment is a FID-mode one, without a file). */
+struct fd_run {
+    int first, last; /* first < 0: none yet */
+};
+
+static void close_run(const struct fd_run *run)
 {
-    if (first < 0)
+    if (run->first < 0)
         return;
-    if (first == last || close_range((unsigned)first, (unsigned)last, 0) != 0)
-        for (int fd = first; fd <= last; fd++) /* or no close_range before Linux 5.9 */
+    if (run->first == run->last || close_range((unsigned)run->first, (unsigned)run->last, 0) != 0)
+        for (int fd = run->first; fd <= run->last; fd++) /* or no close_range before Linux 5.9 */
             close(fd);
 }
 
-/* Closes the fds of one batch (events' files and pidfds). The kernel gives each the
- * lowest free fd, in the order of the records, so they come in runs of consecutive
- * numbers (broken only where an fd iotrace holds lies in between), each closed with one
- * close_range() instead of a close() per event: make bench (300 x 2000, iotrace -c -u)
- * showed close() at 18% of iotrace's CPU, much of it entering the kernel once per
- * event. A run never holds an fd the batch does not own: it is made only of numbers
- * read from the records. */
-static void close_batch_fds(const void *buf, size_t len)
+static void note_fd(struct fd_run *run, int fd)
 {
-    struct decoder d;
-    struct record r;
-    int first = -1, last = -1;
-    decoder_init(&d, buf, len);
-    while (decoder_next(&d, &r) == DECODE_RECORD) {
-        const int fds[2] = { r.fd, r.pidfd };
-        for (int i = 0; i < 2; i++) {
-            if (fds[i] < 0)
-                continue;
-            if (first >= 0 && fds[i] == last + 1) {
-                last = fds[i];
-                continue;
-            }
-            close_run(first, last);
-            first = last = fds[i];
-        }
+    if (fd < 0)
+        return;
+    if (run->first >= 0 && fd == run->last + 1) {
+        run->last = fd;
+        return;
     }
-    close_run(first, last);
+    close_run(run);
+    run->first = run->last = fd;
 }
 
 /* FID mode: the directory's handle and the entry's name give the full path. */
@@ -224,6 +218,7 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
     struct record r, held;
     bool holding = false;
     enum decode_status st;
+    struct fd_run fds = { -1, -1 };
 
     proc_table_new_batch(t->procs);
     decoder_init(&d, buf, len);
@@ -244,6 +239,8 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
         } else {
             handle_event(t, &r, now, from);
         }
+        note_fd(&fds, r.fd);
+        note_fd(&fds, r.pidfd);
         /* bounded memory whatever the batch; after a failure the caller's flush
          * reports it, and the rest of the batch only has its fds closed */
         if (t->out->buf.len > OUTPUT_FLUSH_THRESHOLD && !t->output_error)
@@ -251,7 +248,7 @@ enum tracer_status tracer_handle_batch(struct tracer *t, const void *buf, size_t
     }
     if (holding)
         handle_event(t, &held, now, from);
-    close_batch_fds(buf, len);
+    close_run(&fds);
     return st == DECODE_END ? TRACER_OK : TRACER_BAD_DATA;
 }
 

@@ -3,10 +3,11 @@
  * iotrace uses three groups. The file group (fd mode) reports reads, writes, opens and
  * closes with an open fd for each file: cheap, and the path is a readlink away. The
  * listing group is the same for directories (ls, rm -r opening each directory), kept
- * apart so that the tracer knows them without an fstat. The directory group (FID mode, FAN_REPORT_DFID_NAME) reports creates, deletes, moves and
- * attribute changes as a directory file handle plus a name: the only way to name a
- * file that no longer exists. Directory-entry events need FAN_MARK_FILESYSTEM (mount
- * marks refuse them), so that group marks whole filesystems. */
+ * apart so that the tracer knows them without an fstat. The directory group (FID mode,
+ * FAN_REPORT_DFID_NAME) reports creates, deletes, moves and attribute changes as a
+ * directory file handle plus a name: the only way to name a file that no longer exists.
+ * Directory-entry events need FAN_MARK_FILESYSTEM (mount marks refuse them), so that
+ * group marks whole filesystems. */
 #ifndef IOTRACE_SOURCE_H
 #define IOTRACE_SOURCE_H
 
